@@ -1,0 +1,144 @@
+"""The Hello World flow of DESIGN.md §1, walked through the web by two people."""
+
+import re
+
+import pytest
+from helloworld.flows import HelloWorldFlow
+from helloworld.models import HelloWorldProcess
+
+from viewflow.models import Task
+from viewflow.status import ProcessStatus, TaskStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def starter(user_factory):
+    return user_factory("starter", "helloworld.can_start_helloworldprocess", "helloworld.view_helloworldprocess")
+
+
+@pytest.fixture
+def approver(user_factory):
+    return user_factory("approver", "helloworld.can_approve_helloworldprocess", "helloworld.view_helloworldprocess")
+
+
+def nodes_of(process):
+    return [(task.flow_task.name, task.status) for task in process.task_set.order_by("pk")]
+
+
+def start_process(client, text="Hello"):
+    response = client.get("/flows/helloworld/")
+    assert response.status_code == 200
+    assert 'href="/flows/helloworld/start/"' in response.content.decode()
+    response = client.post("/flows/helloworld/start/", {"text": text})
+    assert response.status_code == 302
+    return HelloWorldProcess.objects.get(text=text)
+
+
+def claim_and_approve(client, process, approved):
+    queue = client.get("/flows/queue/").content.decode()
+    assign_url = re.findall(r'href="(/flows/helloworld/%d/approve/\d+/assign/)"' % process.pk, queue)[0]
+    assert client.get(assign_url).status_code == 200
+    response = client.post(assign_url)
+    assert response.status_code == 302
+    task_url = response["Location"]
+    assert task_url == assign_url.removesuffix("assign/")
+    inbox = client.get("/flows/inbox/").content.decode()
+    assert task_url in inbox
+    page = client.get(task_url)
+    assert page.status_code == 200 and 'name="approved"' in page.content.decode()
+    return client.post(task_url, {"approved": "on"} if approved else {})
+
+
+def test_approved_request_is_sent_and_process_ends(starter, approver, client_for):
+    process = start_process(client_for(starter))
+    assert process.status == ProcessStatus.STARTED
+    assert nodes_of(process) == [("start", "DONE"), ("approve", "NEW")]
+
+    response = claim_and_approve(client_for(approver), process, approved=True)
+    assert response.status_code == 302
+
+    process.refresh_from_db()
+    assert process.status == ProcessStatus.DONE and process.finished is not None
+    assert process.approved is True
+    assert nodes_of(process) == [
+        ("start", "DONE"),
+        ("approve", "DONE"),
+        ("check_approve", "DONE"),
+        ("send", "DONE"),
+        ("end", "DONE"),
+    ]
+    approve = process.task_set.get(flow_task=HelloWorldFlow.approve)
+    assert approve.owner == approver
+    assert list(approve.previous.values_list("flow_task", flat=True)) == [HelloWorldFlow.start]
+    detail = client_for(approver).get(f"/flows/helloworld/{process.pk}/").content.decode()
+    assert "Done" in detail and "<svg" in detail and "approver" in detail
+
+
+def test_rejected_request_ends_without_sending(starter, approver, client_for):
+    process = start_process(client_for(starter), text="No")
+    claim_and_approve(client_for(approver), process, approved=False)
+    process.refresh_from_db()
+    assert process.status == ProcessStatus.DONE and process.approved is False
+    assert [name for name, _status in nodes_of(process)] == ["start", "approve", "check_approve", "end"]
+
+
+def test_anonymous_visitors_are_sent_to_login(client):
+    response = client.get("/flows/helloworld/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/flows/login/?next=/flows/helloworld/")
+    assert client.get("/flows/inbox/")["Location"].startswith("/flows/login/")
+
+
+def test_login_page_logs_in(client, starter):
+    response = client.post("/flows/login/", {"username": "starter", "password": "starter"})
+    assert response.status_code == 302
+    assert client.get("/flows/").status_code == 200
+
+
+def test_user_without_permission_gets_403(user_factory, client_for, starter, approver):
+    nobody = client_for(user_factory("nobody"))
+    assert nobody.get("/flows/helloworld/").status_code == 403
+    assert nobody.get("/flows/helloworld/start/").status_code == 403
+    assert nobody.post("/flows/helloworld/start/", {"text": "x"}).status_code == 403
+    # the approver may see the flow but not start it
+    assert client_for(approver).get("/flows/helloworld/start/").status_code == 403
+    assert HelloWorldProcess.objects.count() == 0
+
+    process = start_process(client_for(starter))
+    task = process.task_set.get(flow_task=HelloWorldFlow.approve)
+    # the starter may not claim or do the approval
+    starter_client = client_for(starter)
+    assert starter_client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/assign/").status_code == 403
+    assert starter_client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/", {"approved": "on"}).status_code == 403
+    task.refresh_from_db()
+    assert task.status == TaskStatus.NEW and task.owner is None
+
+
+def test_task_of_another_process_is_404(starter, approver, client_for):
+    first = start_process(client_for(starter), "one")
+    second = start_process(client_for(starter), "two")
+    task = first.task_set.get(flow_task=HelloWorldFlow.approve)
+    client = client_for(approver)
+    assert client.get(f"/flows/helloworld/{second.pk}/approve/{task.pk}/assign/").status_code == 404
+    assert client.get(f"/flows/helloworld/{second.pk}/approve/{task.pk}/").status_code == 404
+    assert client.get(f"/flows/helloworld/{first.pk}/start/{task.pk}/detail/").status_code == 404
+    assert client.get("/flows/helloworld/99999/").status_code == 404
+
+
+def test_invalid_start_form_rerenders_with_errors(starter, client_for):
+    response = client_for(starter).post("/flows/helloworld/start/", {"text": ""})
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert HelloWorldProcess.objects.count() == 0 and Task.objects.count() == 0
+
+
+def test_task_done_twice_gives_a_message_and_no_duplicate(starter, approver, client_for):
+    process = start_process(client_for(starter))
+    client = client_for(approver)
+    claim_and_approve(client, process, approved=True)
+    task = process.task_set.get(flow_task=HelloWorldFlow.approve)
+    response = client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/", {"approved": "on"}, follow=True)
+    assert response.status_code == 200
+    assert "already done" in response.content.decode()
+    assert process.task_set.filter(flow_task=HelloWorldFlow.end).count() == 1

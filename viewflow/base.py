@@ -1,0 +1,202 @@
+"""The flow class: a business process declared once as class attributes.
+
+Nodes are declared as attributes and wired with ``.Next(this.other)``; the
+graph is resolved and frozen when the class is created.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from django.apps import apps
+from django.utils.functional import cached_property
+
+from . import lock
+from .models import Process, Task
+
+__all__ = ["Flow", "this", "FlowMeta", "all_flows"]
+
+
+class NodeRef:
+    """A forward reference to a node (or a method) of the flow being declared."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __getattr__(self, attr):
+        if attr == "owner":
+            return OwnerOf(self)
+        raise AttributeError(f"this.{self.name}.{attr}: only .owner is supported")
+
+    def __repr__(self):
+        return f"this.{self.name}"
+
+    def resolve(self, flow_class):
+        """Return the node named so, or the flow's method of that name bound to its instance."""
+        node = flow_class._meta.nodes.get(self.name)
+        if node is not None:
+            return node
+        member = getattr(flow_class, self.name, None)
+        if callable(member):
+            return getattr(flow_class.instance, self.name)
+        return None
+
+
+class OwnerOf:
+    """``this.node.owner``: the user who did the latest task of that node in the process."""
+
+    def __init__(self, ref):
+        self.ref = ref
+
+    def __repr__(self):
+        return f"{self.ref!r}.owner"
+
+    def __call__(self, process):
+        node = self.ref.resolve(process.flow_class)
+        task = (
+            Task.objects.filter(process_id=process.pk, flow_task=node, owner__isnull=False)
+            .select_related("owner")
+            .order_by("-created", "-pk")
+            .first()
+        )
+        return task.owner if task else None
+
+
+class This:
+    """``this.name`` refers to a node that may be declared later in the class body."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return NodeRef(name)
+
+
+this = This()
+
+
+def resolve(value, flow_class):
+    """Turn ``this.x``, a node name string or a node into a node (None if dangling)."""
+    from .flow.base import Node
+
+    if isinstance(value, NodeRef):
+        return value.resolve(flow_class)
+    if isinstance(value, str):
+        return flow_class._meta.nodes.get(value)
+    if isinstance(value, Node):
+        return value
+    return None
+
+
+class FlowMeta:
+    """What the library knows about a flow class: its nodes, labels and texts."""
+
+    def __init__(self, flow_class, nodes):
+        self.flow_class = flow_class
+        self.nodes = nodes
+        self.errors = []  # (node name, message) found while resolving; reported by checks
+        name = flow_class.__name__
+        label = name[:-4] if name.lower().endswith("flow") and len(name) > 4 else name
+        self.flow_label = vars(flow_class).get("flow_label") or label.lower()
+        doc = inspect.cleandoc(flow_class.__doc__ or "")
+        first, _, rest = doc.partition("\n")
+        self.title = first.strip().rstrip(".") or _split_camel(label)
+        self.description = rest.strip()
+
+    @cached_property
+    def app_label(self):
+        config = apps.get_containing_app_config(self.flow_class.__module__)
+        return config.label if config else self.flow_class.__module__.split(".")[0]
+
+    @property
+    def start_nodes(self):
+        from .flow.start import BaseStart
+
+        return [node for node in self.nodes.values() if isinstance(node, BaseStart)]
+
+    def __repr__(self):
+        return f"<FlowMeta {self.flow_label}>"
+
+
+def _split_camel(name):
+    words, word = [], ""
+    for char in name:
+        if char.isupper() and word:
+            words.append(word)
+            word = ""
+        word += char
+    words.append(word)
+    return " ".join(words).capitalize()
+
+
+class Flow:
+    """Base class of every flow: subclass it and declare nodes as attributes."""
+
+    process_cls = Process
+    task_cls = Task
+    lock_impl = lock.select_for_update_lock
+    do_not_call_in_templates = True  # templates read a flow class; they must not instantiate it
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from .flow.base import Node
+
+        nodes = {name: value for name, value in vars(cls).items() if isinstance(value, Node)}
+        cls._meta = meta = FlowMeta(cls, nodes)
+        # what templates may read (they cannot reach _meta)
+        cls.flow_label, cls.process_title, cls.process_description = meta.flow_label, meta.title, meta.description
+        for node in nodes.values():
+            node.resolve_edges(cls)
+
+    @classmethod
+    def lock(cls, process_pk):
+        """Lock the process for one step; yields the process re-read inside the lock."""
+        return cls.lock_impl(cls, process_pk)
+
+    @classmethod
+    def _instance(cls):
+        instance = cls.__dict__.get("_singleton")
+        if instance is None:
+            instance = cls()
+            cls._singleton = instance
+        return instance
+
+    @classmethod
+    def has_view_permission(cls, user):
+        """May ``user`` see this flow's processes? Anyone with any permission in it may."""
+        if not user.is_authenticated:
+            return False
+        if user.is_superuser or user.has_perm("viewflow.view_process"):
+            return True
+        model = cls.process_cls._meta
+        if user.has_perm(f"{model.app_label}.view_{model.model_name}"):
+            return True
+        return any(node.has_any_permission(user) for node in cls._meta.nodes.values())
+
+    @classmethod
+    def can_manage(cls, user):
+        """May ``user`` assign, reassign, cancel and retry any task of this flow?"""
+        return user.is_authenticated and (user.is_superuser or user.has_perm("viewflow.change_task"))
+
+    def __str__(self):
+        return self._meta.title
+
+
+class _InstanceDescriptor:
+    """``MyFlow.instance``: one shared instance, for ``Handler(this.method)``."""
+
+    def __get__(self, obj, owner):
+        return owner._instance()
+
+
+Flow.instance = _InstanceDescriptor()
+
+
+def all_flows():
+    """Every flow class declared so far (imported), in no particular order."""
+    seen, stack = [], list(Flow.__subclasses__())
+    while stack:
+        flow_class = stack.pop()
+        if flow_class not in seen:
+            seen.append(flow_class)
+            stack.extend(flow_class.__subclasses__())
+    return [flow_class for flow_class in seen if flow_class._meta.nodes]

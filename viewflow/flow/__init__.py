@@ -1,0 +1,36 @@
+"""The nodes a flow is declared with, and the decorators for their callbacks."""
+
+from .base import Edge, Event, Gateway, Node, Task
+from .decorators import flow_func, flow_signal, flow_start_func, flow_start_signal
+from .end import End
+from .func import Function, Handler
+from .gateway import If, Join, Split, Switch
+from .job import flow_job
+from .signal import Signal
+from .start import Start, StartFunction, StartSignal
+from .view import View
+
+__all__ = [
+    "Start",
+    "StartFunction",
+    "StartSignal",
+    "View",
+    "If",
+    "Switch",
+    "Split",
+    "Join",
+    "Handler",
+    "Function",
+    "Signal",
+    "End",
+    "Node",
+    "Event",
+    "Task",
+    "Gateway",
+    "Edge",
+    "flow_job",
+    "flow_func",
+    "flow_signal",
+    "flow_start_func",
+    "flow_start_signal",
+]

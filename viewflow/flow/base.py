@@ -1,0 +1,269 @@
+"""The documented bases of every node: :class:`Event`, :class:`Task`, :class:`Gateway`.
+
+A node is declared as a class attribute of a flow and wired with chained
+calls. When the flow reaches it, :meth:`Node.activate` runs inside the step
+that reached it; when its task is done, :meth:`Node.activate_next` sends the
+token on along :meth:`Node.next_nodes`.
+
+A custom node subclasses one of the bases below and overrides those methods
+(see ``demo/orders/nodes.py`` for a dynamic split).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from ..activation import Activation, AutomatedActivation, HumanActivation
+from ..base import NodeRef, resolve
+from ..status import TaskStatus
+
+__all__ = ["Node", "Event", "Task", "Gateway", "Edge", "PermissionMixin"]
+
+
+class Edge:
+    """A line of the flow chart: ``src`` → ``dst``, with a label such as "true"."""
+
+    def __init__(self, src, dst, label=""):
+        self.src, self.dst, self.label = src, dst, label
+
+    def __repr__(self):
+        return f"<Edge {self.src.name} -> {self.dst.name} {self.label}>"
+
+
+class Node:
+    """Base of all nodes."""
+
+    task_type = "NODE"
+    activation_class = Activation
+    runs_user_code = False
+    can_undo = False
+    shape = "task"  # how the flow chart draws it: event, task or gateway
+
+    def __init__(self):
+        self.name = None
+        self.flow_class = None
+        self._next_ref = None
+        self._next = None
+        self._title = None
+        self._description = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+        self.flow_class = owner
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name}>"
+
+    # -- declaration ---------------------------------------------------------
+
+    def Next(self, node):
+        """Continue with ``node`` (``this.name``, the node, or its name) when this one is done."""
+        self._next_ref = node
+        return self
+
+    def Annotation(self, title=None, description=None):
+        """Set the title and description shown in the UI."""
+        if title is not None:
+            self._title = title
+        if description is not None:
+            self._description = description
+        return self
+
+    @property
+    def task_title(self):
+        return self._title or self.name.replace("_", " ").capitalize()
+
+    @property
+    def description(self):
+        return self._description
+
+    def resolve_edges(self, flow_class):
+        """Replace ``this.x`` references by nodes; dangling ones are recorded for the checks."""
+        self._next = self._resolve_ref(self._next_ref, flow_class)
+
+    def _resolve_ref(self, ref, flow_class):
+        if ref is None:
+            return None
+        node = resolve(ref, flow_class)
+        if node is None:
+            name = ref.name if isinstance(ref, NodeRef) else ref
+            flow_class._meta.errors.append((self.name, f"refers to {name!r}, which is not a node of the flow"))
+        return node
+
+    def outgoing(self):
+        """The lines leaving this node, for the checks and the flow chart."""
+        return [Edge(self, self._next)] if isinstance(self._next, Node) else []
+
+    # -- runtime -------------------------------------------------------------
+
+    def make_task(self, step, previous, token, task=None, **fields):
+        """The task of this node for this arrival: ``task`` if a Split prepared it, else a new one."""
+        if task is None:
+            return step.new_task(self, token, previous, **fields)
+        for name, value in fields.items():
+            setattr(task, name, value)
+        return task
+
+    def activate(self, step, previous, token, task=None):
+        """The flow reached this node in ``step`` from the ``previous`` tasks."""
+        raise NotImplementedError(f"{type(self).__name__} must define activate()")
+
+    def next_nodes(self, activation):
+        """``(node, token)`` pairs to continue with once this node's task is done."""
+        return [(self._next, activation.task.token)] if self._next is not None else []
+
+    def activate_next(self, activation):
+        for node, token in self.next_nodes(activation):
+            node.activate(activation.step, [activation.task], token)
+
+    def retry(self, activation):
+        raise NotImplementedError(f"{type(self).__name__} cannot be retried")
+
+    # -- permissions and views -----------------------------------------------
+
+    def has_any_permission(self, user):
+        return False
+
+    #: task operations every node offers (as ``<task>/<action>/`` pages)
+    task_actions = ("detail", "cancel", "retry", "undo")
+
+    def urls(self):
+        """URL patterns of this node's task pages: detail and the operations in ``task_actions``."""
+        from django.urls import path
+
+        from ..views import actions
+
+        kwargs = {"flow_class": self.flow_class, "flow_task": self}
+        prefix = f"<int:process_pk>/{self.name}/<int:task_pk>/"
+        return [
+            path(f"{prefix}{action}/", actions.view_for(action), kwargs, name=f"{self.name}__{action}")
+            for action in self.task_actions
+        ]
+
+
+class Event(Node):
+    """A start or an end of the flow."""
+
+    shape = "event"
+
+
+class Task(Node):
+    """A task that waits: for a person, for code, for a signal or for a background job."""
+
+    shape = "task"
+
+
+class Gateway(Node):
+    """A node the engine runs at once, in the step that reached it."""
+
+    task_type = "GATEWAY"
+    shape = "gateway"
+    activation_class = AutomatedActivation
+    runs_user_code = True
+
+    def activate(self, step, previous, token, task=None):
+        task = self.make_task(step, previous, token, task, started=timezone.now())
+        activation = self.activation_class(step, task)
+        activation.run()
+        return activation
+
+    def execute(self, activation):
+        """Do this node's work (runs in a savepoint; raising leaves the task in ERROR)."""
+
+    def retry(self, activation):
+        activation.run()
+
+
+class PermissionMixin:
+    """``.Permission(...)``, ``.Assign(...)`` for nodes that people do."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._permission = None
+        self._auto_create_permission = False
+        self._permission_obj = None
+        self._assign = None
+
+    def Permission(self, permission=None, auto_create=False, obj=None, help_text=None):
+        """Who may do this task: ``"app.codename"``, or ``auto_create=True`` to make one on migrate."""
+        self._permission = permission
+        self._auto_create_permission = auto_create
+        self._permission_obj = obj
+        self._permission_help = help_text
+        return self
+
+    def Assign(self, owner):
+        """Give the task straight to a user: a user, ``callable(process)``, or ``this.node.owner``."""
+        self._assign = owner
+        return self
+
+    @property
+    def permission_codename(self):
+        model = self.flow_class.process_cls._meta
+        return f"can_{self.name}_{model.model_name}"
+
+    @property
+    def permission_name(self):
+        model = self.flow_class.process_cls._meta
+        return f"Can {self.name.replace('_', ' ')} {model.verbose_name}"
+
+    @property
+    def owner_permission(self):
+        """The full ``app.codename`` of the permission, or "" when none is set."""
+        if self._permission:
+            return self._permission
+        if self._auto_create_permission:
+            return f"{self.flow_class.process_cls._meta.app_label}.{self.permission_codename}"
+        return ""
+
+    def has_perm(self, user, process=None):
+        if not user.is_authenticated:
+            return False
+        permission = self.owner_permission
+        if not permission:
+            return False
+        if self._permission_obj is not None and process is not None:
+            return user.has_perm(permission, self._permission_obj(process))
+        return user.has_perm(permission)
+
+    def has_any_permission(self, user):
+        return self.has_perm(user)
+
+    def resolve_owner(self, process):
+        owner = self._assign
+        if owner is None:
+            return None
+        if callable(owner):
+            return owner(process)
+        return owner
+
+    def can_assign(self, user, task):
+        return task.status == TaskStatus.NEW and task.owner_id is None and self.has_perm(user, task.process)
+
+
+class HumanTask(PermissionMixin, Task):
+    """Base of View-like nodes: a NEW task in a queue, or ASSIGNED straight to its owner."""
+
+    task_type = "HUMAN"
+    activation_class = HumanActivation
+    task_actions = Node.task_actions + ("assign", "unassign", "reassign")
+
+    def activate(self, step, previous, token, task=None):
+        task = self.make_task(step, previous, token, task, owner_permission=self.owner_permission)
+        owner = self.resolve_owner(step.process)
+        if owner is not None:
+            task.owner = owner
+            task.status = TaskStatus.ASSIGNED
+            task.started = timezone.now()
+        return self.activation_class(step, task)
+
+    def can_execute(self, user, task):
+        return user.is_authenticated and task.owner_id == user.pk and task.status in (
+            TaskStatus.ASSIGNED,
+            TaskStatus.STARTED,
+        )
+
+    def can_unassign(self, user, task):
+        return task.status == TaskStatus.ASSIGNED and (
+            task.owner_id == user.pk or self.flow_class.can_manage(user)
+        )

@@ -1,0 +1,84 @@
+"""Nodes run by code: Handler (at once, in the step) and Function (when code calls it)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from ..activation import AutomatedActivation, activate
+from ..exceptions import FlowRuntimeError
+from ..status import TaskStatus
+from .base import Gateway, Task
+
+__all__ = ["Handler", "Function"]
+
+
+class Handler(Gateway):
+    """``func(activation)`` runs synchronously inside the step (``Handler(this.method)`` too)."""
+
+    task_type = "HANDLER"
+    shape = "task"
+
+    def __init__(self, func):
+        super().__init__()
+        self.func = func
+
+    def resolve_edges(self, flow_class):
+        super().resolve_edges(flow_class)
+        if not callable(self.func):
+            self.func = self._resolve_ref(self.func, flow_class)
+
+    def execute(self, activation):
+        self.func(activation)
+
+
+class Function(Task):
+    """A task that waits until code calls ``MyFlow.node.run(...)``.
+
+    The task loader finds the waiting task from the call's arguments (set it with
+    ``@flow_func(task_loader)``); without one, the first argument is the task.
+    Then ``func(activation, *args, **kwargs)`` runs under the lock and the flow goes on.
+    """
+
+    task_type = "FUNCTION"
+    activation_class = AutomatedActivation
+
+    def __init__(self, func=None, task_loader=None):
+        super().__init__()
+        self.func = func
+        self.task_loader = task_loader or getattr(func, "task_loader", None)
+
+    def resolve_edges(self, flow_class):
+        super().resolve_edges(flow_class)
+        if self.func is not None and not callable(self.func):
+            self.func = self._resolve_ref(self.func, flow_class)
+            self.task_loader = self.task_loader or getattr(self.func, "task_loader", None)
+
+    def activate(self, step, previous, token, task=None):
+        return self.activation_class(step, self.make_task(step, previous, token, task))
+
+    def load_task(self, *args, **kwargs):
+        if self.task_loader is not None:
+            return self.task_loader(self, *args, **kwargs), args, kwargs
+        if not args:
+            raise TypeError(f"{self.name}.run() needs the task as first argument, or a task_loader")
+        return args[0], args[1:], kwargs
+
+    def run(self, *args, **kwargs):
+        """Do the waiting task found from the arguments; returns the activation."""
+        task, args, kwargs = self.load_task(*args, **kwargs)
+        return self.complete(task, *args, **kwargs)
+
+    def complete(self, task, *args, **kwargs):
+        """Run ``func`` for ``task`` under the lock and send the flow on."""
+        if task is None:
+            raise FlowRuntimeError(_("%(node)s.run(): no waiting task was found.") % {"node": self.name})
+        if task.flow_task is not self:
+            raise FlowRuntimeError(
+                _("%(node)s.run() got a task of %(other)s.") % {"node": self.name, "other": task.flow_task}
+            )
+        with activate(task) as activation:
+            activation.require(TaskStatus.NEW, action="run")
+            if self.func is not None:
+                self.func(activation, *args, **kwargs)
+            activation.finish()
+        return activation

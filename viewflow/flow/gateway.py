@@ -1,0 +1,237 @@
+"""Gateways: the engine decides where the token goes, at once, in the same step."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.utils.translation import gettext as _
+
+from ..exceptions import FlowRuntimeError
+from ..status import TaskStatus
+from .base import Edge, Gateway, Node
+
+__all__ = ["If", "Switch", "Split", "Join"]
+
+
+class If(Gateway):
+    """``cond(process)`` decides: ``.OnTrue(node)`` or ``.OnFalse(node)``."""
+
+    task_type = "IF"
+
+    def __init__(self, cond):
+        super().__init__()
+        self.cond = cond
+        self._on_true_ref = self._on_false_ref = None
+        self._on_true = self._on_false = None
+
+    def OnTrue(self, node):
+        self._on_true_ref = node
+        return self
+
+    def OnFalse(self, node):
+        self._on_false_ref = node
+        return self
+
+    def resolve_edges(self, flow_class):
+        super().resolve_edges(flow_class)
+        self._on_true = self._resolve_ref(self._on_true_ref, flow_class)
+        self._on_false = self._resolve_ref(self._on_false_ref, flow_class)
+
+    def outgoing(self):
+        edges = []
+        if self._on_true is not None:
+            edges.append(Edge(self, self._on_true, _("true")))
+        if self._on_false is not None:
+            edges.append(Edge(self, self._on_false, _("false")))
+        return edges
+
+    def execute(self, activation):
+        activation.result = bool(self.cond(activation.process))
+        if (self._on_true if activation.result else self._on_false) is None:
+            raise FlowRuntimeError(
+                _("If node %(node)s has no branch for %(result)s.") % {"node": self.name, "result": activation.result}
+            )
+
+    def next_nodes(self, activation):
+        node = self._on_true if activation.result else self._on_false
+        return [(node, activation.task.token)]
+
+
+class Switch(Gateway):
+    """``.Case(node, cond=...)`` … ``.Default(node)``: the first case whose cond holds wins."""
+
+    task_type = "SWITCH"
+
+    def __init__(self):
+        super().__init__()
+        self._case_refs = []
+        self._cases = []
+        self._default_ref = self._default = None
+
+    def Case(self, node, cond):
+        self._case_refs.append((node, cond))
+        return self
+
+    def Default(self, node):
+        self._default_ref = node
+        return self
+
+    def resolve_edges(self, flow_class):
+        super().resolve_edges(flow_class)
+        self._cases = [(self._resolve_ref(ref, flow_class), cond) for ref, cond in self._case_refs]
+        self._default = self._resolve_ref(self._default_ref, flow_class)
+
+    def outgoing(self):
+        edges = [Edge(self, node, _("case %(n)s") % {"n": n}) for n, (node, _c) in enumerate(self._cases, 1) if node]
+        if self._default is not None:
+            edges.append(Edge(self, self._default, _("default")))
+        return edges
+
+    def execute(self, activation):
+        for node, cond in self._cases:
+            if cond(activation.process):
+                activation.result = node
+                return
+        if self._default is None:
+            raise FlowRuntimeError(_("Switch %(node)s: no case matched and there is no Default.") % {"node": self.name})
+        activation.result = self._default
+
+    def next_nodes(self, activation):
+        return [(activation.result, activation.task.token)]
+
+
+class Split(Gateway):
+    """Run branches in parallel: ``.Next(node, cond=None, task_data_source=None)``, ``.Always(node)``.
+
+    Each branch gets a token ``<split token>/<group>.<n>``; the Join that
+    follows waits until no task of the group is active. Every branch's task is
+    created before any branch runs, so a fast branch never finds the Join
+    complete too early. With ``task_data_source=callable(process)``, one
+    branch starts per item and the item is in the branch task's ``data["item"]``.
+    """
+
+    task_type = "SPLIT"
+
+    def __init__(self):
+        super().__init__()
+        self._branch_refs = []
+        self._branches = []
+
+    def Next(self, node, cond=None, task_data_source=None):
+        self._branch_refs.append((node, cond, task_data_source))
+        return self
+
+    def Always(self, node):
+        return self.Next(node)
+
+    def resolve_edges(self, flow_class):
+        super().resolve_edges(flow_class)
+        self._branches = [
+            (self._resolve_ref(ref, flow_class), cond, source) for ref, cond, source in self._branch_refs
+        ]
+
+    def outgoing(self):
+        return [Edge(self, node, _("if") if cond else "") for node, cond, _s in self._branches if node]
+
+    @property
+    def join(self):
+        """The Join that closes this split: the first one reachable from its branches."""
+        seen, queue = set(), [node for node, _c, _s in self._branches if node]
+        while queue:
+            node = queue.pop(0)
+            if isinstance(node, Join):
+                return node
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+            if isinstance(node, Split):  # a nested split: carry on after its own join
+                inner = node.join
+                if inner is not None:
+                    queue.extend(edge.dst for edge in inner.outgoing())
+                continue
+            queue.extend(edge.dst for edge in node.outgoing())
+        return None
+
+    def execute(self, activation):
+        process = activation.process
+        started = []
+        for node, cond, source in self._branches:
+            if source is not None:
+                started.extend((node, {"item": item}) for item in source(process))
+            elif cond is None or cond(process):
+                started.append((node, {}))
+        activation.result = started
+
+    def activate_next(self, activation):
+        step, split_task = activation.step, activation.task
+        group = f"{split_task.token}/{secrets.token_hex(4)}"
+        step.split_groups.add(group)
+        branches = [
+            (node, step.new_task(node, f"{group}.{n}", [split_task], data=data))
+            for n, (node, data) in enumerate(activation.result)
+        ]
+        if not branches:
+            join = self.join
+            if join is None:
+                raise FlowRuntimeError(_("Split %(node)s started no branch and has no Join.") % {"node": self.name})
+            join.arrive(step, [split_task], group)
+            return
+        for node, task in branches:
+            node.activate(step, [], task.token, task=task)
+
+
+class Join(Gateway):
+    """Wait for every branch its Split started; ``wait_all=False`` goes on at the first and cancels the rest."""
+
+    task_type = "JOIN"
+    runs_user_code = False
+
+    def __init__(self, wait_all=True):
+        super().__init__()
+        self.wait_all = wait_all
+
+    def activate(self, step, previous, token, task=None):
+        group = token.rpartition(".")[0]
+        if "/" not in group:
+            raise FlowRuntimeError(
+                _("Join %(node)s was reached by token %(token)r, which no Split started.")
+                % {"node": self.name, "token": token}
+            )
+        if task is not None:  # a Split prepared a task for us: arrive from the split instead
+            previous = step.discard(task)
+        return self.arrive(step, previous, group)
+
+    def arrive(self, step, previous, group):
+        join_task = self._find(step, group)
+        if join_task is None:
+            join_task = step.new_task(self, group, status=TaskStatus.STARTED)
+        for prev in previous:
+            step.link(join_task, prev)
+        if join_task.status != TaskStatus.STARTED:
+            return None  # already fired (wait_all=False): a late branch changes nothing
+        activation = self.activation_class(step, join_task)
+        if not self.wait_all:
+            step.cancel_active(f"{group}.", exclude=[join_task])
+        elif step.count_active(f"{group}.", exclude=[join_task]):
+            return activation
+        activation.finish()
+        return activation
+
+    def _find(self, step, group):
+        for task in step.tasks:
+            if task.flow_task is self and task.token == group:
+                return task
+        if group in step.split_groups:
+            return None
+        return (
+            self.flow_class.task_cls._base_manager.using(step.using)
+            .filter(process_id=step.process.pk, flow_task=self, token=group)
+            .first()
+        )
+
+    def next_nodes(self, activation):
+        parent = activation.task.token.rpartition("/")[0]
+        return [(self._next, parent)] if self._next is not None else []
+
+    def retry(self, activation):
+        activation.finish()

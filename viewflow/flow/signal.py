@@ -1,0 +1,37 @@
+"""Signal: a task that waits for a Django signal about its process."""
+
+from __future__ import annotations
+
+from .func import Function
+
+__all__ = ["Signal"]
+
+
+class Signal(Function):
+    """Wait until ``signal`` arrives; ``receiver(activation, **signal_kwargs)`` runs and the flow goes on.
+
+    The receiver's task loader (``@flow_signal(task_loader)``) picks the waiting
+    task from the signal's kwargs; a signal for no waiting task is ignored.
+    """
+
+    task_type = "SIGNAL"
+
+    def __init__(self, signal, receiver, sender=None, task_loader=None):
+        super().__init__(receiver, task_loader)
+        self.signal = signal
+        self.sender = sender
+
+    def __set_name__(self, owner, name):
+        super().__set_name__(owner, name)
+        self.signal.connect(
+            self.on_signal, sender=self.sender, weak=False, dispatch_uid=f"viewflow-{owner.__qualname__}-{name}"
+        )
+
+    def on_signal(self, sender, **kwargs):
+        kwargs.pop("signal", None)
+        if self.task_loader is None:
+            raise TypeError(f"Signal node {self.name} needs a task loader: use @flow_signal(task_loader)")
+        task = self.task_loader(self, sender=sender, **kwargs)
+        if task is None:
+            return None
+        return self.complete(task, sender=sender, **kwargs)

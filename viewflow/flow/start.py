@@ -1,0 +1,107 @@
+"""Start nodes: a person through a view, code through a call, or a Django signal."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
+from django.urls import path
+
+from ..activation import StartActivation, start_step
+from .base import Event, PermissionMixin
+from .view import ViewMixin
+
+__all__ = ["BaseStart", "Start", "StartFunction", "StartSignal"]
+
+
+class BaseStart(Event):
+    """Base of the start nodes: :meth:`start` opens the step that creates a process."""
+
+    task_type = "START"
+    activation_class = StartActivation
+
+    def new_activation(self, process=None):
+        """An activation for showing a start form: no transaction, nothing written."""
+        from ..activation import Step
+
+        step = Step(self.flow_class, process if process is not None else self.flow_class.process_cls())
+        return self.activation_class(step, step.new_task(self, "start"))
+
+    @contextmanager
+    def start(self, process=None):
+        """Yield a :class:`StartActivation`; call its ``done()`` to create the process."""
+        process = process if process is not None else self.flow_class.process_cls()
+        with start_step(self.flow_class, process) as step:
+            task = step.new_task(self, "start")
+            yield self.activation_class(step, task)
+
+
+class Start(ViewMixin, PermissionMixin, BaseStart):
+    """A person starts a process through a view (``StartView`` or a view using ``StartViewMixin``)."""
+
+    def __init__(self, view=None, **view_kwargs):
+        super().__init__(view, **view_kwargs)
+        self._available = None
+
+    def Available(self, rule):
+        """Who may start: ``callable(user) -> bool`` or a user lookup such as ``{"is_staff": True}``."""
+        self._available = rule
+        return self
+
+    def can_execute(self, user):
+        if not user.is_authenticated:
+            return False
+        if self._available is not None:
+            if callable(self._available):
+                return bool(self._available(user))
+            return get_user_model()._default_manager.filter(pk=user.pk, **self._available).exists()
+        if self.owner_permission:
+            return self.has_perm(user)
+        return True
+
+    def has_any_permission(self, user):
+        return self.can_execute(user)
+
+    def urls(self):
+        return [path(f"{self.name}/", self.view, self.url_kwargs(), name=self.name), *super().urls()]
+
+
+class StartFunction(BaseStart):
+    """Start a process from code: ``MyFlow.start.run(*args, **kwargs)`` returns the process."""
+
+    def __init__(self, func=None):
+        super().__init__()
+        self.func = func
+
+    def resolve_edges(self, flow_class):
+        super().resolve_edges(flow_class)
+        if self.func is not None and not callable(self.func):
+            self.func = self._resolve_ref(self.func, flow_class)
+
+    def run(self, *args, **kwargs):
+        with self.start() as activation:
+            if self.func is not None:
+                self.func(activation, *args, **kwargs)
+            return activation.done()
+
+
+class StartSignal(BaseStart):
+    """Start a process when a Django signal is sent; ``receiver(activation, **signal_kwargs)``."""
+
+    def __init__(self, signal, receiver, sender=None):
+        super().__init__()
+        self.signal = signal
+        self.receiver = receiver
+        self.sender = sender
+
+    def __set_name__(self, owner, name):
+        super().__set_name__(owner, name)
+        self.signal.connect(
+            self.on_signal, sender=self.sender, weak=False, dispatch_uid=f"viewflow-{owner.__qualname__}-{name}"
+        )
+
+    def on_signal(self, sender, **kwargs):
+        kwargs.pop("signal", None)
+        with self.start() as activation:
+            self.receiver(activation, sender=sender, **kwargs)
+            return activation.done()

@@ -1,0 +1,117 @@
+"""The rows behind every process and task.
+
+A project subclasses :class:`Process` (multi-table inheritance) to hold its own
+process data; tasks always live in :class:`Task`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .fields import FlowReferenceField, TaskReferenceField
+from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
+
+__all__ = ["Process", "Task", "ProcessStatus", "TaskStatus"]
+
+
+class Process(models.Model):
+    """One run of a flow."""
+
+    flow_class = FlowReferenceField(_("flow"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=ProcessStatus.choices, default=ProcessStatus.NEW
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    finished = models.DateTimeField(_("finished"), blank=True, null=True)
+
+    class Meta:
+        verbose_name = _("process")
+        verbose_name_plural = _("processes")
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["flow_class", "status", "created"], name="vf_process_flow_status")]
+
+    def __str__(self):
+        title = self.flow_class._meta.title if self.flow_class else _("Unknown flow")
+        return f"{title} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR)
+
+    def active_tasks(self):
+        return self.task_set.filter(status__in=ACTIVE_TASK_STATUSES)
+
+    def cancel(self, by=None):
+        """Cancel this process and every task still active in it (takes the flow's lock)."""
+        from .activation import cancel_process
+
+        return cancel_process(self, by=by)
+
+
+class Task(models.Model):
+    """One step of a process: a node of the flow reached by one token."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, verbose_name=_("process"))
+    flow_task = TaskReferenceField(_("node"))
+    flow_task_type = models.CharField(_("type"), max_length=50)
+    status = models.CharField(
+        _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.NEW, db_index=True
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    started = models.DateTimeField(_("started"), blank=True, null=True)
+    finished = models.DateTimeField(_("finished"), blank=True, null=True)
+    previous = models.ManyToManyField(
+        "self", symmetrical=False, related_name="leading", blank=True, verbose_name=_("previous")
+    )
+    token = models.CharField(_("token"), max_length=150, default="start")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        blank=True,
+        null=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    owner_permission = models.CharField(_("permission"), max_length=255, blank=True, default="")
+    external_task_id = models.CharField(_("external id"), max_length=255, blank=True, default="")
+    data = models.JSONField(_("data"), blank=True, default=dict)
+    comments = models.TextField(_("comments"), blank=True, default="")
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["-created"]
+        indexes = [
+            # a user's inbox and archive
+            models.Index(fields=["owner", "status", "created"], name="vf_task_owner_status"),
+            # a permission's queue of unclaimed tasks
+            models.Index(fields=["owner_permission", "status", "created"], name="vf_task_queue"),
+            # a process's tasks, and a Join looking for its branches
+            models.Index(fields=["process", "flow_task", "status"], name="vf_task_process_node"),
+            # a node's active tasks
+            models.Index(fields=["flow_task", "status"], name="vf_task_node_status"),
+        ]
+
+    def __str__(self):
+        node = self.flow_task
+        return f"{node.task_title if node else _('Unknown task')} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def flow_class(self):
+        return self.flow_task.flow_class if self.flow_task else None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_TASK_STATUSES
+
+    def activation(self):
+        """Return a context manager that locks the process and yields this task's activation.
+
+        ``with task.activation() as act: act.assign(user)``
+        """
+        from .activation import activate
+
+        return activate(self)

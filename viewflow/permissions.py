@@ -1,0 +1,81 @@
+"""Permissions that nodes declare with ``.Permission(auto_create=True)``, created on migrate."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import DEFAULT_DB_ALIAS, router
+
+__all__ = ["auto_create_permissions", "create_flow_permissions"]
+
+
+def auto_create_permissions(flow_class):
+    """``(model, codename, name)`` for every node of ``flow_class`` that asks for its own permission."""
+    for node in flow_class._meta.nodes.values():
+        if getattr(node, "_auto_create_permission", False) and not getattr(node, "_permission", None):
+            yield flow_class.process_cls, node.permission_codename, node.permission_name
+
+
+def create_flow_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kwargs):
+    """post_migrate receiver: create the auto-created permissions of every registered flow."""
+    from .base import all_flows
+
+    if not router.allow_migrate_model(using, Permission):
+        return
+    wanted = {}
+    for flow_class in all_flows():
+        for model, codename, name in auto_create_permissions(flow_class):
+            wanted[(model, codename)] = name
+    if not wanted:
+        return
+    content_types = ContentType.objects.db_manager(using).get_for_models(
+        *{model for model, _ in wanted}, for_concrete_models=False
+    )
+    existing = set(
+        Permission.objects.using(using)
+        .filter(content_type__in=content_types.values())
+        .values_list("content_type_id", "codename")
+    )
+    Permission.objects.using(using).bulk_create(
+        [
+            Permission(content_type=content_types[model], codename=codename, name=name[:255])
+            for (model, codename), name in wanted.items()
+            if (content_types[model].pk, codename) not in existing
+        ]
+    )
+
+
+def task_permissions(user, task):
+    """What ``user`` may do with ``task``: a set of action names used by views and templates.
+
+    ``execute`` (open its view), ``assign``, ``unassign``, ``reassign``, ``cancel``,
+    ``retry``, ``undo``, ``detail``.
+    """
+    from .status import ACTIVE_TASK_STATUSES, TaskStatus
+
+    node = task.flow_task
+    if node is None or not user.is_authenticated:
+        return set()
+    flow_class = node.flow_class
+    manager = flow_class.can_manage(user)
+    allowed = set()
+    if task.owner_id == user.pk or manager or flow_class.has_view_permission(user):
+        allowed.add("detail")
+    if hasattr(node, "can_execute") and hasattr(node, "view") and node.task_type != "START":
+        if node.can_execute(user, task):
+            allowed.add("execute")
+    if hasattr(node, "can_assign"):
+        if task.status == TaskStatus.NEW and (node.can_assign(user, task) or manager):
+            allowed.add("assign")
+        if node.can_unassign(user, task):
+            allowed.add("unassign")
+        if manager and task.status in (TaskStatus.NEW, TaskStatus.ASSIGNED):
+            allowed.add("reassign")
+    if manager:
+        if task.status in ACTIVE_TASK_STATUSES:
+            allowed.add("cancel")
+        if task.status == TaskStatus.ERROR:
+            allowed.add("retry")
+        if task.status == TaskStatus.DONE and node.can_undo:
+            allowed.add("undo")
+    return allowed

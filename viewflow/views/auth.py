@@ -1,0 +1,18 @@
+"""Login and logout pages for projects that have none of their own."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import reverse_lazy
+
+__all__ = ["LoginView", "LogoutView"]
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "viewflow/login.html"
+    next_page = reverse_lazy("viewflow:index")
+
+    def get_default_redirect_url(self):
+        return str(self.next_page)
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("viewflow:login")

@@ -1,0 +1,99 @@
+"""Pages across flows: the flow list, and the user's inbox, queue and archive.
+
+Each list is one indexed, paginated query plus its COUNT: the number of
+queries per page does not grow with the rows shown.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import ListView, TemplateView
+
+from ..conf import viewflow_settings
+from ..status import TaskStatus
+from .mixins import SiteLoginRequiredMixin
+
+__all__ = ["FlowListView", "InboxView", "QueueView", "ArchiveView", "queue_filter"]
+
+
+class SiteViewMixin(SiteLoginRequiredMixin):
+    """A page of the site as a whole (not of one flow)."""
+
+    site = None
+
+    def visible_flows(self):
+        user = self.request.user
+        return [flow_class for flow_class in self.site.flows() if flow_class.has_view_permission(user)]
+
+
+class FlowListView(SiteViewMixin, TemplateView):
+    """The flows this user may see, and which of them they may start."""
+
+    template_name = "viewflow/flow_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        flows = []
+        for flow_class in self.visible_flows():
+            starts = [node for node in flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)]
+            flows.append({"flow_class": flow_class, "meta": flow_class._meta, "start_nodes": starts})
+        return super().get_context_data(flows=flows, **kwargs)
+
+
+def queue_filter(user):
+    """A Q() of the unassigned tasks ``user`` may claim (by permission)."""
+    base = Q(status=TaskStatus.NEW, owner__isnull=True)
+    if user.is_superuser:
+        return base & ~Q(owner_permission="")
+    return base & Q(owner_permission__in=sorted(user.get_all_permissions()))
+
+
+class TaskListView(SiteViewMixin, ListView):
+    """A paginated list of tasks across flows."""
+
+    template_name = "viewflow/task_list.html"
+    title = ""
+    ordering = ("-created", "-pk")
+
+    def get_paginate_by(self, queryset):
+        return viewflow_settings.PAGE_SIZE
+
+    def get_queryset(self):
+        from ..models import Task
+
+        return Task.objects.filter(self.task_filter()).select_related("owner").order_by(*self.ordering)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(title=self.title, list_name=self.list_name, **kwargs)
+
+
+class InboxView(TaskListView):
+    """Tasks assigned to me."""
+
+    list_name = "inbox"
+    title = _("Inbox")
+
+    def task_filter(self):
+        return Q(owner=self.request.user, status__in=(TaskStatus.ASSIGNED, TaskStatus.STARTED))
+
+
+class QueueView(TaskListView):
+    """Tasks I may claim."""
+
+    list_name = "queue"
+    title = _("Queue")
+
+    def task_filter(self):
+        return queue_filter(self.request.user)
+
+
+class ArchiveView(TaskListView):
+    """Tasks I completed."""
+
+    list_name = "archive"
+    title = _("Archive")
+    ordering = ("-finished", "-pk")
+
+    def task_filter(self):
+        return Q(owner=self.request.user, status=TaskStatus.DONE)

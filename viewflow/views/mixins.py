@@ -1,0 +1,212 @@
+"""Mixins that turn any Django generic view into a start view or a task view.
+
+``StartViewMixin`` / ``TaskViewMixin`` give the view ``self.activation``
+(``.process``, ``.task``). A GET takes no lock and writes nothing; a POST runs
+inside the flow's lock, with the task re-read after the lock is taken. On a
+valid submission the view calls :meth:`activation_done`, which saves the form
+(and any formsets) and completes the task.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.forms import BaseModelForm
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils.translation import gettext as _
+
+from ..activation import Step, run_step
+from ..status import TaskStatus
+from .urls import next_task_url, process_url, task_url
+
+__all__ = ["FlowViewMixin", "StartViewMixin", "TaskViewMixin", "SiteLoginRequiredMixin"]
+
+
+@functools.lru_cache(maxsize=None)
+def _login_url(configured):
+    """The project's LOGIN_URL if it leads somewhere, else the site's own login page."""
+    url = resolve_url(configured)
+    try:
+        resolve(url.split("?")[0])
+        return url
+    except Resolver404:
+        try:
+            return reverse("viewflow:login")
+        except NoReverseMatch:
+            return url
+
+
+class SiteLoginRequiredMixin(LoginRequiredMixin):
+    """Send anonymous visitors to ``settings.LOGIN_URL`` (or to the site's login page)."""
+
+    def get_login_url(self):
+        return _login_url(str(self.login_url or settings.LOGIN_URL))
+
+
+class FlowViewMixin(SiteLoginRequiredMixin):
+    """A view of one flow: ``flow_class`` (and ``flow_task``) come from the URL's kwargs."""
+
+    template_suffix = ""
+
+    @property
+    def flow_class(self):
+        return self.kwargs["flow_class"]
+
+    @property
+    def flow_task(self):
+        return self.kwargs.get("flow_task")
+
+    def get_template_names(self):
+        """Most specific first: ``viewflow/<flow>/<node>.html``, then the flow's, then the generic one."""
+        label = self.flow_class._meta.flow_label
+        app = self.flow_class._meta.app_label
+        names = []
+        if self.flow_task is not None:
+            names += [f"{app}/{label}/{self.flow_task.name}.html", f"viewflow/{label}/{self.flow_task.name}.html"]
+        names += [f"viewflow/{label}/{self.template_suffix}.html", f"viewflow/{self.template_suffix}.html"]
+        if getattr(self, "template_name", None):
+            names.insert(0, self.template_name)
+        return names
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(flow_class=self.flow_class, flow_task=self.flow_task)
+        activation = getattr(self, "activation", None)
+        if activation is not None:
+            context.update(activation=activation, process=activation.process, task=activation.task)
+        return context
+
+
+class StartViewMixin(FlowViewMixin):
+    """Start a process: the form edits ``self.activation.process`` (unsaved until done)."""
+
+    template_suffix = "start"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not self.flow_task.can_execute(request.user):
+            raise PermissionDenied(_("You may not start this process."))
+        if request.method == "POST":
+            with self.flow_task.start() as activation:
+                self.activation = activation
+                return super().dispatch(request, *args, **kwargs)
+        self.activation = self.flow_task.new_activation()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self, queryset=None):
+        return self.activation.process
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if "instance" in kwargs or hasattr(self, "model"):
+            kwargs["instance"] = self.activation.process
+        return kwargs
+
+    def activation_done(self, form, *formsets):
+        """Create the process from the valid form (and formsets), then run the flow on."""
+        activation = self.activation
+        is_model_form = isinstance(form, BaseModelForm)
+        if is_model_form:
+            form.save(commit=False)
+        activation.save_process()
+        if is_model_form:
+            form.save_m2m()
+        for formset in formsets:
+            formset.instance = activation.process
+            formset.save()
+        activation.done()
+        activation.step.flush()  # the next page looks for the tasks just created
+
+    def form_valid(self, form, *formsets):
+        self.activation_done(form, *formsets)
+        self.object = self.activation.process
+        messages.success(self.request, _("%(process)s started.") % {"process": self.activation.process})
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self):
+        return next_task_url(self.request.user, self.activation.process) or process_url(self.activation.process)
+
+
+class TaskViewMixin(FlowViewMixin):
+    """Do a task: only its owner may; a POST re-reads the task under the flow's lock."""
+
+    template_suffix = "task"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        flow_class = self.flow_class
+        if request.method == "POST":
+            with run_step(flow_class, kwargs["process_pk"]) as step:
+                task = self._load_task(step.process)
+                refusal = self._refuse(task)
+                if refusal is not None:
+                    return refusal
+                self.activation = self.flow_task.activation_class(step, task)
+                return super().dispatch(request, *args, **kwargs)
+        process = flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
+        if process is None:
+            raise Http404(_("No such process."))
+        task = self._load_task(process)
+        refusal = self._refuse(task)
+        if refusal is not None:
+            return refusal
+        self.activation = self.flow_task.activation_class(Step(flow_class, process), task)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _load_task(self, process):
+        task = (
+            self.flow_class.task_cls._default_manager.filter(
+                pk=self.kwargs["task_pk"], process_id=process.pk, flow_task=self.flow_task
+            ).first()
+        )
+        if task is None:
+            raise Http404(_("No such task in this process."))
+        task.process = process
+        return task
+
+    def _refuse(self, task):
+        """A response instead of the form when the task cannot be done now, or None."""
+        user = self.request.user
+        if self.flow_task.can_execute(user, task):
+            return None
+        if task.status in (TaskStatus.DONE, TaskStatus.CANCELED):
+            messages.info(self.request, _("%(task)s is already %(status)s.") % {"task": task, "status": task.get_status_display().lower()})
+            return HttpResponseRedirect(process_url(task.process))
+        if task.status == TaskStatus.NEW and self.flow_task.can_assign(user, task):
+            return HttpResponseRedirect(task_url(task, "assign"))
+        raise PermissionDenied(_("This task is not assigned to you."))
+
+    def get_object(self, queryset=None):
+        return self.activation.process
+
+    def activation_done(self, form, *formsets):
+        """Save the form's fields of the process (and formsets), then complete the task."""
+        process = self.activation.process
+        if isinstance(form, BaseModelForm) and form.instance is process:
+            form.save(commit=False)
+            changed = [f.name for f in process._meta.concrete_fields if f.name in form.fields]
+            if changed:
+                process.save(update_fields=changed)
+            form.save_m2m()
+        for formset in formsets:
+            formset.instance = process
+            formset.save()
+        self.activation.done()
+        self.activation.step.flush()  # the next page looks for the tasks just created
+
+    def form_valid(self, form, *formsets):
+        self.activation_done(form, *formsets)
+        self.object = self.activation.process
+        messages.success(self.request, _("%(task)s is done.") % {"task": self.activation.task.flow_task.task_title})
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self):
+        return next_task_url(self.request.user, self.activation.process) or reverse("viewflow:inbox")

@@ -1,0 +1,23 @@
+"""The ready-made start view."""
+
+from django.views.generic import CreateView
+
+from .mixins import StartViewMixin
+
+__all__ = ["StartView", "StartProcessView"]
+
+
+class StartView(StartViewMixin, CreateView):
+    """Start a process with a ModelForm of the process's ``fields`` (none: a plain confirmation)."""
+
+    fields = ()
+
+    def get_queryset(self):
+        return self.flow_class.process_cls._default_manager.all()
+
+    @property
+    def model(self):
+        return self.flow_class.process_cls
+
+
+StartProcessView = StartView

@@ -1,0 +1,20 @@
+"""The ready-made task view."""
+
+from django.views.generic import UpdateView
+
+from .mixins import TaskViewMixin
+
+__all__ = ["ProcessView"]
+
+
+class ProcessView(TaskViewMixin, UpdateView):
+    """Do a task with a ModelForm of the process's ``fields`` (none: a plain "done" button)."""
+
+    fields = ()
+
+    def get_queryset(self):
+        return self.flow_class.process_cls._default_manager.all()
+
+    @property
+    def model(self):
+        return self.flow_class.process_cls
