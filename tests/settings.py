@@ -55,7 +55,8 @@ if TEST_DB == "postgres":
             "USER": os.environ.get("PGUSER", "root"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
-            "TEST": {"NAME": "viewflow_test"},
+            # several checkouts may test at once: each can pick its own database
+            "TEST": {"NAME": os.environ.get("VIEWFLOW_TEST_DB_NAME", "viewflow_test")},
         }
     }
 else:
@@ -76,3 +77,5 @@ STATIC_URL = "static/"
 LOGIN_URL = "/accounts/login/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = None
+#: Redis database index the Celery tests use (several checkouts may test at once)
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{os.environ.get('VIEWFLOW_TEST_REDIS_DB', '0')}"
