@@ -17,3 +17,6 @@ class CodeStartFlow(Flow):
 
     def fill(self, activation, text=""):
         activation.process.text = text
+
+
+from .ops_flows import OpsReviewFlow  # noqa: E402,F401  (imported at start-up: its permission is auto-created)
