@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "viewflow",
     "helloworld",
+    "orders",
+    "leave",
     "tests.testapp",
 ]
 
