@@ -68,8 +68,15 @@ class Function(Task):
         task, args, kwargs = self.load_task(*args, **kwargs)
         return self.complete(task, *args, **kwargs)
 
+    #: what :meth:`complete` does with a task that is no longer waiting: raise, or ignore it
+    ignore_finished = False
+
     def complete(self, task, *args, **kwargs):
-        """Run ``func`` for ``task`` under the lock and send the flow on."""
+        """Run ``func`` for ``task`` under the lock and send the flow on.
+
+        If ``func`` raises, the whole step is rolled back and the exception
+        reaches the caller: the task still waits and the call can be repeated.
+        """
         if task is None:
             raise FlowRuntimeError(_("%(node)s.run(): no waiting task was found.") % {"node": self.name})
         if task.flow_task is not self:
@@ -77,6 +84,8 @@ class Function(Task):
                 _("%(node)s.run() got a task of %(other)s.") % {"node": self.name, "other": task.flow_task}
             )
         with activate(task) as activation:
+            if self.ignore_finished and activation.task.status != TaskStatus.NEW:
+                return None
             activation.require(TaskStatus.NEW, action="run")
             if self.func is not None:
                 self.func(activation, *args, **kwargs)
