@@ -338,12 +338,13 @@ class HumanActivation(Activation):
     """A task that waits for a person: assign, unassign, reassign, done."""
 
     def assign(self, user, by=None):
+        # state first: the loser of a claim race learns the task is taken, not that it lacks permission
+        self.require(TaskStatus.NEW, action="assigned")
         self.check_permission(
             by is not None and ((by == user and self.flow_task.can_assign(by, self.task)) or self.flow_class.can_manage(by)),
             by,
             "assign",
         )
-        self.require(TaskStatus.NEW, action="assigned")
         self.step.update_task(
             self.task, (TaskStatus.NEW,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
