@@ -77,8 +77,13 @@ class Function(Task):
                 _("%(node)s.run() got a task of %(other)s.") % {"node": self.name, "other": task.flow_task}
             )
         with activate(task) as activation:
-            activation.require(TaskStatus.NEW, action="run")
+            if activation.task.status != TaskStatus.NEW:  # re-read under the lock
+                return self.not_waiting(activation)
             if self.func is not None:
                 self.func(activation, *args, **kwargs)
             activation.finish()
         return activation
+
+    def not_waiting(self, activation):
+        """The task found before the lock was taken is no longer waiting: a clear error."""
+        activation.require(TaskStatus.NEW, action="run")

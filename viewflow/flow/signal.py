@@ -35,3 +35,7 @@ class Signal(Function):
         if task is None:
             return None
         return self.complete(task, sender=sender, **kwargs)
+
+    def not_waiting(self, activation):
+        """The task was finished or canceled while the signal waited for the lock: ignore the signal."""
+        return None
