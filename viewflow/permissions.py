@@ -72,7 +72,7 @@ def task_permissions(user, task):
         if manager and task.status in (TaskStatus.NEW, TaskStatus.ASSIGNED):
             allowed.add("reassign")
     if manager:
-        if task.status in ACTIVE_TASK_STATUSES:
+        if task.status in ACTIVE_TASK_STATUSES and node.can_cancel:
             allowed.add("cancel")
         if task.status == TaskStatus.ERROR:
             allowed.add("retry")
