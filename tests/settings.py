@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "orders",
     "leave",
     "tests.testapp",
+    "tests.docsapp",
 ]
 
 MIDDLEWARE = [
