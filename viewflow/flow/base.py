@@ -252,10 +252,12 @@ class PermissionMixin:
     def has_any_permission(self, user):
         return self.has_perm(user)
 
-    def resolve_owner(self, process):
+    def resolve_owner(self, process, step=None):
         owner = self._assign
         if owner is None:
             return None
+        if step is not None and hasattr(owner, "in_step"):  # this.node.owner: see the step's unsaved tasks too
+            return owner.in_step(step)
         if callable(owner):
             return owner(process)
         return owner
@@ -273,7 +275,7 @@ class HumanTask(PermissionMixin, Task):
 
     def activate(self, step, previous, token, task=None):
         task = self.make_task(step, previous, token, task, owner_permission=self.owner_permission)
-        owner = self.resolve_owner(step.process)
+        owner = self.resolve_owner(step.process, step)
         if owner is not None:
             task.owner = owner
             task.status = TaskStatus.ASSIGNED
