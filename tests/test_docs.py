@@ -181,5 +181,9 @@ def _check_celery_line(words, where):
     name, sub_args = rest[0], rest[1:]
     command = cli.commands.get(name)
     assert command is not None, f"{where}: celery has no command {name!r}"
+    from celery import current_app
+    from celery.bin.base import CLIContext
+
     context = cli.make_context("celery", group_args + [name], resilient_parsing=True)
+    context.obj = CLIContext(app=current_app, no_color=True, workdir=None, quiet=True)  # what -A would load
     command.make_context(name, sub_args, parent=context)  # raises click.UsageError on a bad option
