@@ -9,7 +9,8 @@ The fence's info string says what happens to a sample:
 * ``python file=<path>``: the sample is (a part of) a shipped file, which its
   own tests run; it must appear in that file verbatim (blank lines aside).
 * ``python``: a fragment; it must compile.
-* ``django``: a template; it must parse (with the viewflow tags loadable).
+* ``django``: a template; it must parse (with the viewflow tags loadable);
+  ``django file=<path>`` must also appear in that file.
 * ``sh``: commands. ``python manage.py <command> ...`` lines must name a
   command that exists and options it accepts (a few harmless ones are run);
   ``celery ...`` lines must use options the installed Celery accepts; other
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 import sys
 import types
 from io import StringIO
@@ -67,7 +69,7 @@ def test_every_page_is_linked_from_the_index():
 @pytest.mark.parametrize("path", DOCS, ids=ids(DOCS))
 def test_python_samples_compile(path):
     for info, code, line in samples(path, "python"):
-        compile(code, f"{path.name}:{line}", "exec")
+        compile(textwrap.dedent(code), f"{path.name}:{line}", "exec")  # a method shown alone is indented
 
 
 def _normalise(code):
@@ -76,7 +78,7 @@ def _normalise(code):
 
 @pytest.mark.parametrize("path", DOCS, ids=ids(DOCS))
 def test_file_samples_are_the_shipped_files(path):
-    for info, code, line in samples(path, "python"):
+    for info, code, line in samples(path):
         options = dict(word.split("=", 1) for word in info.split()[1:] if "=" in word)
         if "file" in options:
             shipped = (ROOT / options["file"]).read_text(encoding="utf-8")
