@@ -208,7 +208,13 @@ class PermissionMixin:
         self._assign = None
 
     def Permission(self, permission=None, auto_create=False, obj=None, help_text=None):
-        """Who may do this task: ``"app.codename"``, or ``auto_create=True`` to make one on migrate."""
+        """Who may do this task: ``"app.codename"``, or ``auto_create=True`` to make one on migrate.
+
+        With ``obj=callable(process)``, the permission is checked on the object
+        the callable returns (``user.has_perm(perm, obj)``), which needs an
+        object-permission backend such as django-guardian; Django's
+        ``ModelBackend`` grants no object permissions.
+        """
         self._permission = permission
         self._auto_create_permission = auto_create
         self._permission_obj = obj
@@ -246,6 +252,10 @@ class PermissionMixin:
         if not permission:
             return False
         if self._permission_obj is not None and process is not None:
+            # an object permission: only the backend's answer for that object counts
+            process_cls = self.flow_class.process_cls
+            if not isinstance(process, process_cls):  # e.g. task.process, read through the base FK
+                process = process_cls._default_manager.get(pk=process.pk)
             return user.has_perm(permission, self._permission_obj(process))
         return user.has_perm(permission)
 
