@@ -33,7 +33,9 @@ def received():
 
 
 def count(log, name):
-    return Counter(task_pk if task_pk is not None else process_pk for n, _s, process_pk, task_pk in log if n == name)
+    """How often ``name`` was received per process (flow signals) or per task (task signals)."""
+    key = 2 if name.startswith("flow_") else 3
+    return Counter(entry[key] for entry in log if entry[0] == name)
 
 
 def test_a_whole_process_sends_each_signal_once(received, user_factory):
