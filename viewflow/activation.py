@@ -469,12 +469,13 @@ class HumanActivation(Activation):
 
     def assign(self, user, by=None):
         """Give a NEW task to ``user`` (a user claiming it for themselves, or a manager)."""
+        # state first: the loser of a claim race learns the task is taken, not that it lacks permission
+        self.require(TaskStatus.NEW, action="assigned")
         self.check_permission(
             by is not None and ((by == user and self.flow_task.can_assign(by, self.task)) or self.flow_class.can_manage(by)),
             by,
             "assign",
         )
-        self.require(TaskStatus.NEW, action="assigned")
         self.step.update_task(
             self.task, (TaskStatus.NEW,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )

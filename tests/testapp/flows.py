@@ -435,3 +435,5 @@ for _flow in (
     PermissionFlow,
 ):
     viewsite.register(_flow)
+
+from .ops_flows import OpsReviewFlow  # noqa: E402,F401  (imported at start-up: its permission is auto-created)

@@ -68,9 +68,6 @@ class Function(Task):
         task, args, kwargs = self.load_task(*args, **kwargs)
         return self.complete(task, *args, **kwargs)
 
-    #: what :meth:`complete` does with a task that is no longer waiting: raise, or ignore it
-    ignore_finished = False
-
     def complete(self, task, *args, **kwargs):
         """Run ``func`` for ``task`` under the lock and send the flow on.
 
@@ -84,10 +81,13 @@ class Function(Task):
                 _("%(node)s.run() got a task of %(other)s.") % {"node": self.name, "other": task.flow_task}
             )
         with activate(task) as activation:
-            if self.ignore_finished and activation.task.status != TaskStatus.NEW:
-                return None
-            activation.require(TaskStatus.NEW, action="run")
+            if activation.task.status != TaskStatus.NEW:  # re-read under the lock
+                return self.not_waiting(activation)
             if self.func is not None:
                 self.func(activation, *args, **kwargs)
             activation.finish()
         return activation
+
+    def not_waiting(self, activation):
+        """The task found before the lock was taken is no longer waiting: a clear error."""
+        activation.require(TaskStatus.NEW, action="run")

@@ -17,7 +17,6 @@ class Signal(Function):
     """
 
     task_type = "SIGNAL"
-    ignore_finished = True
 
     def __init__(self, signal, receiver, sender=None, task_loader=None):
         super().__init__(receiver, task_loader)
@@ -38,3 +37,7 @@ class Signal(Function):
         if task is None:
             return None
         return self.complete(task, sender=sender, **kwargs)
+
+    def not_waiting(self, activation):
+        """The task was finished or canceled while the signal waited for the lock: ignore the signal."""
+        return None
