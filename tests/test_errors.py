@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.testapp.flows import BrokenFlow
+from tests.testapp.flows import BrokenFlow, FirstWinsBrokenFlow, RollbackFlow
 from tests.testapp.models import SampleProcess
 from tests.utils import do_task, fresh, statuses, task_of
 from viewflow.status import ProcessStatus, TaskStatus
@@ -125,3 +125,21 @@ def test_cancelling_a_failed_branch_lets_the_join_fire(boss):
     assert statuses(process, BrokenFlow.join) == [TaskStatus.DONE]
     assert statuses(process, BrokenFlow.b) == [TaskStatus.CANCELED]
     assert process.status == ProcessStatus.DONE  # no task in ERROR is left
+
+
+def test_failed_node_writes_are_undone_in_the_database_and_in_memory():
+    process = fresh(RollbackFlow.start.run(text="original"))
+    assert process.text == "original" and process.count == 1
+    assert process.status == ProcessStatus.ERROR
+    assert statuses(process, RollbackFlow.spoil) == [TaskStatus.ERROR]
+    assert statuses(process, RollbackFlow.join) == [TaskStatus.STARTED]
+
+
+def test_join_any_canceling_a_failed_branch_clears_the_process_error(boss):
+    process = FirstWinsBrokenFlow.start.run()
+    assert fresh(process).status == ProcessStatus.ERROR
+    do_task(task_of(process, FirstWinsBrokenFlow.review), boss)
+    process = fresh(process)
+    assert statuses(process, FirstWinsBrokenFlow.broken) == [TaskStatus.CANCELED]
+    assert process.status == ProcessStatus.STARTED  # no task in ERROR is left
+    assert statuses(process, FirstWinsBrokenFlow.wait) == [TaskStatus.NEW]

@@ -41,6 +41,7 @@ __all__ = [
     "start_step",
     "cancel_process",
     "close_branch",
+    "refresh_error_status",
 ]
 
 
@@ -403,7 +404,7 @@ class Activation:
         raise FlowRuntimeError(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
 
 
-def _refresh_error_status(step):
+def refresh_error_status(step):
     """A process shows ERROR while any of its tasks is in ERROR, STARTED otherwise."""
     process = step.process
     if process.status not in (ProcessStatus.STARTED, ProcessStatus.ERROR):
@@ -414,6 +415,9 @@ def _refresh_error_status(step):
         .exists()
     )
     step.set_process_status(ProcessStatus.ERROR if has_error else ProcessStatus.STARTED)
+
+
+_refresh_error_status = refresh_error_status  # the name the Celery job node imports
 
 
 def close_branch(step, task):
@@ -522,6 +526,9 @@ class AutomatedActivation(Activation):
                 with transaction.atomic(using=self.step.using):
                     self.flow_task.execute(self)
             except Exception as exc:
+                # the savepoint undid the node's writes; undo them in the process object too,
+                # so that a later node of this step that saves the process cannot write them back
+                self.process.refresh_from_db(using=self.step.using)
                 self.fail(exc)
                 return
         else:

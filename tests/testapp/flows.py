@@ -437,3 +437,41 @@ for _flow in (
     viewsite.register(_flow)
 
 from .ops_flows import OpsReviewFlow  # noqa: E402,F401  (imported at start-up: its permission is auto-created)
+
+
+def spoil(activation):
+    activation.process.text = "spoiled"
+    activation.process.save()
+    raise RuntimeError("spoiled")
+
+
+def save_everything(activation):
+    activation.process.count += 1
+    activation.process.save()  # a full save: writes every field of the in-memory process
+
+
+class RollbackFlow(Flow):
+    """A failing branch's writes must not come back through a sibling branch that saves the process."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_process).Next(this.split)
+    split = flow.Split().Always(this.spoil).Always(this.save_everything)
+    spoil = flow.Handler(spoil).Next(this.join)
+    save_everything = flow.Handler(save_everything).Next(this.join)
+    join = flow.Join().Next(this.end)
+    end = flow.End()
+
+
+class FirstWinsBrokenFlow(Flow):
+    """A ``wait_all=False`` Join whose other branch failed."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_process).Next(this.split)
+    split = flow.Split().Always(this.broken).Always(this.review)
+    broken = flow.Handler(spoil).Next(this.join)
+    review = flow.View().Permission(auto_create=True).Next(this.join)
+    join = flow.Join(wait_all=False).Next(this.wait)
+    wait = flow.View().Permission(auto_create=True).Next(this.end)
+    end = flow.End()
