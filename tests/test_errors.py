@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.testapp.flows import BrokenFlow, FirstWinsBrokenFlow, RollbackFlow
+from tests.testapp.flows import AssignFlow, BrokenFlow, FirstWinsBrokenFlow, RollbackFlow
 from tests.testapp.models import SampleProcess
 from tests.utils import do_task, fresh, statuses, task_of
 from viewflow.status import ProcessStatus, TaskStatus
@@ -143,3 +143,19 @@ def test_join_any_canceling_a_failed_branch_clears_the_process_error(boss):
     assert statuses(process, FirstWinsBrokenFlow.broken) == [TaskStatus.CANCELED]
     assert process.status == ProcessStatus.STARTED  # no task in ERROR is left
     assert statuses(process, FirstWinsBrokenFlow.wait) == [TaskStatus.NEW]
+
+
+def test_assign_callable_that_raises_leaves_the_task_in_error_until_retried(django_user_model, user_factory):
+    django_user_model.objects.create_user("fixed", pk=4242)
+    process = AssignFlow.start.run("ghost")  # names a user who does not exist yet
+    do_task(task_of(process, AssignFlow.to_user))  # the person's step is kept...
+    process = fresh(process)
+    assert statuses(process, AssignFlow.to_user) == [TaskStatus.DONE]
+    to_named = task_of(process, AssignFlow.to_named)
+    assert to_named.status == TaskStatus.ERROR and "DoesNotExist" in to_named.error  # ...the assignment failed
+    assert process.status == ProcessStatus.ERROR
+
+    ghost = user_factory("ghost")
+    retry(to_named)
+    assert to_named.status == TaskStatus.ASSIGNED and to_named.owner == ghost and to_named.error == ""
+    assert fresh(process).status == ProcessStatus.STARTED

@@ -130,3 +130,11 @@ def test_views_given_as_classes_or_callables_are_served():
     assert MixinViewsFlow.start.view.view_class.__name__ == "SampleStartView"
     assert MixinViewsFlow.count.view.view_class.__name__ == "CountView"
     assert FunctionViewsFlow.approve.view.__name__ == "approve_by_function"
+
+
+def test_view_decorators_are_exported_from_views_and_flow():
+    from viewflow import flow, views
+    from viewflow.views import decorators
+
+    assert flow.flow_view is views.flow_view is decorators.flow_view
+    assert flow.flow_start_view is views.flow_start_view is decorators.flow_start_view

@@ -397,6 +397,14 @@ class Activation:
         self.step.update_task(self.task, (TaskStatus.DONE,), status=reopened, finished=None)
         _refresh_error_status(self.step)
 
+    def fail(self, exc):
+        """Save the task in ERROR with the traceback of ``exc``; the process shows ERROR."""
+        step, task = self.step, self.task
+        error = "".join(traceback.format_exception(exc))
+        step.update_task(task, (task.status,), status=TaskStatus.ERROR, error=error)
+        step.set_process_status(ProcessStatus.ERROR)
+        step.emit(signals.task_failed, process=self.process, task=task, exception=exc)
+
     def retry(self, by=None):
         """Run an ERROR task again (only automated nodes fail)."""
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
@@ -501,6 +509,14 @@ class HumanActivation(Activation):
             self.task, (self.task.status,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
 
+    def retry(self, by=None):
+        """Ask the node's ``.Assign(...)`` callable again for a task it failed to assign."""
+        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
+        self.require(TaskStatus.ERROR, action="retried")
+        self.step.update_task(self.task, (TaskStatus.ERROR,), status=TaskStatus.NEW, error="")
+        self.flow_task.assign_owner(self)
+        refresh_error_status(self.step)
+
     def done(self, by=None):
         """Complete the task (its owner does) and run the flow on.
 
@@ -534,13 +550,6 @@ class AutomatedActivation(Activation):
         else:
             self.flow_task.execute(self)
         self.finish()
-
-    def fail(self, exc):
-        step, task = self.step, self.task
-        error = "".join(traceback.format_exception(exc))
-        step.update_task(task, (task.status,), status=TaskStatus.ERROR, error=error)
-        step.set_process_status(ProcessStatus.ERROR)
-        step.emit(signals.task_failed, process=self.process, task=task, exception=exc)
 
     def retry(self, by=None):
         """Run an ERROR task again; the process goes back to STARTED when nothing else failed."""

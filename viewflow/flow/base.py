@@ -23,6 +23,7 @@ branches come from a callable). What a node may override:
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from ..activation import Activation, AutomatedActivation, HumanActivation
@@ -283,12 +284,31 @@ class HumanTask(PermissionMixin, Task):
 
     def activate(self, step, previous, token, task=None):
         task = self.make_task(step, previous, token, task, owner_permission=self.owner_permission)
-        owner = self.resolve_owner(step.process)
+        activation = self.activation_class(step, task)
+        self.assign_owner(activation)
+        return activation
+
+    def assign_owner(self, activation):
+        """Give the task to its ``.Assign(...)`` owner, if any.
+
+        A callable that raises (say, a lookup that finds nobody) is the flow's
+        error, not the person's who led here: the task is saved in ERROR with the
+        traceback, the step is kept, and ``retry`` asks the callable again.
+        """
+        if self._assign is None:
+            return
+        step, task = activation.step, activation.task
+        if callable(self._assign):
+            try:
+                with transaction.atomic(using=step.using):
+                    owner = self.resolve_owner(activation.process)
+            except Exception as exc:
+                activation.fail(exc)
+                return
+        else:
+            owner = self._assign
         if owner is not None:
-            task.owner = owner
-            task.status = TaskStatus.ASSIGNED
-            task.started = timezone.now()
-        return self.activation_class(step, task)
+            step.update_task(task, (task.status,), status=TaskStatus.ASSIGNED, owner=owner, started=timezone.now())
 
     def can_execute(self, user, task):
         return user.is_authenticated and task.owner_id == user.pk and task.status in (
