@@ -16,7 +16,7 @@ from django.db import connection
 from helloworld.flows import HelloWorldFlow
 
 from tests.celery_workers import Workers, wait_for
-from tests.testapp.flows import JobFlow, RetryingJobFlow
+from tests.testapp.job_flows import FileJobFlow, RetryingJobFlow
 from viewflow.fields import node_path
 from viewflow.status import ProcessStatus, TaskStatus
 
@@ -147,8 +147,8 @@ def test_failing_job_goes_to_error_and_every_retry_sends_it_again(
 ):
     (workdir / "broken").touch()
     workers.start()
-    process = JobFlow.start.run(workdir)
-    job = process.task_set.get(flow_task=JobFlow.work)
+    process = FileJobFlow.start.run(workdir)
+    job = process.task_set.get(flow_task=FileJobFlow.work)
     wait_status(job, TaskStatus.ERROR, workers)
     process.refresh_from_db()
     assert process.status == ProcessStatus.ERROR
@@ -164,15 +164,15 @@ def test_failing_job_goes_to_error_and_every_retry_sends_it_again(
 
     # retry through the retry page, by a manager: still broken
     boss = user_factory("boss", superuser=True)
-    response = client_for(boss).post(f"/flows/job/{process.pk}/work/{job.pk}/retry/")
+    response = client_for(boss).post(f"/flows/filejob/{process.pk}/work/{job.pk}/retry/")
     assert response.status_code == 302
     wait_status(job, TaskStatus.ERROR, workers)
     assert [word for word, _pid in runs(workdir)] == ["start"] * 3
 
     # fixed, then retried by the management command
     (workdir / "broken").unlink()
-    call_command("retry_tasks", "--flow", "job", "--node", "work")
-    assert f"Retried task #{job.pk} job.work of process #{process.pk}: ERROR -> SCHEDULED" in capsys.readouterr().out
+    call_command("retry_tasks", "--flow", "filejob", "--node", "work")
+    assert f"Retried task #{job.pk} filejob.work of process #{process.pk}: ERROR -> SCHEDULED" in capsys.readouterr().out
     wait_status(job, TaskStatus.DONE, workers)
     process.refresh_from_db()
     assert process.status == ProcessStatus.DONE and process.count == 1
@@ -194,8 +194,8 @@ def test_bound_job_retried_by_celery_finishes_once(broker, workers, workdir):
 def test_worker_killed_mid_job_loses_nothing_and_a_new_worker_finishes_once(broker, workers, workdir):
     (workdir / "hold").touch()
     first = workers.start("first")
-    process = JobFlow.start.run(workdir)
-    job = process.task_set.get(flow_task=JobFlow.work)
+    process = FileJobFlow.start.run(workdir)
+    job = process.task_set.get(flow_task=FileJobFlow.work)
     wait_for(lambda: runs(workdir), JOB_TIMEOUT, "the job to start", workers.logs)
     assert runs(workdir) == [("start", first.pid)]
 
@@ -216,8 +216,8 @@ def test_worker_killed_mid_job_loses_nothing_and_a_new_worker_finishes_once(brok
 def test_pool_process_killed_mid_job_is_rejected_and_redelivered(broker, workers, workdir):
     (workdir / "hold").touch()
     worker = workers.start(pool="prefork", concurrency=1)
-    process = JobFlow.start.run(workdir)
-    job = process.task_set.get(flow_task=JobFlow.work)
+    process = FileJobFlow.start.run(workdir)
+    job = process.task_set.get(flow_task=FileJobFlow.work)
     wait_for(lambda: runs(workdir), JOB_TIMEOUT, "the job to start", workers.logs)
     [(_word, child)] = runs(workdir)
     assert child != worker.pid
@@ -235,10 +235,10 @@ def test_pool_process_killed_mid_job_is_rejected_and_redelivered(broker, workers
 
 def test_the_same_message_twice_runs_the_job_once(broker, workers, workdir):
     (workdir / "hold").touch()
-    process = JobFlow.start.run(workdir)
-    job = process.task_set.get(flow_task=JobFlow.work)
-    args = [node_path(JobFlow.work), process.pk, job.pk]
-    JobFlow.work.celery_task.apply_async(args=args, task_id=job.external_task_id)  # a duplicate
+    process = FileJobFlow.start.run(workdir)
+    job = process.task_set.get(flow_task=FileJobFlow.work)
+    args = [node_path(FileJobFlow.work), process.pk, job.pk]
+    FileJobFlow.work.celery_task.apply_async(args=args, task_id=job.external_task_id)  # a duplicate
     first, second = workers.start("first"), workers.start("second")
 
     def both_received():
@@ -253,7 +253,7 @@ def test_the_same_message_twice_runs_the_job_once(broker, workers, workdir):
 
     wait_for(both_finished, JOB_TIMEOUT, "both copies to be handled", workers.logs)
     # and once more, long after: still nothing to do
-    JobFlow.work.celery_task.apply_async(args=args, task_id=job.external_task_id)
+    FileJobFlow.work.celery_task.apply_async(args=args, task_id=job.external_task_id)
     wait_for(
         lambda: sum(w.log().count(f"[{job.external_task_id}] succeeded") for w in (first, second)) == 3,
         JOB_TIMEOUT, "the late copy to be handled", workers.logs,
