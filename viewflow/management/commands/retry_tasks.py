@@ -3,7 +3,7 @@
     manage.py retry_tasks --flow helloworld --node send
     manage.py retry_tasks --task 42 --task 43
     manage.py retry_tasks --all --dry-run
-    manage.py retry_tasks --flow helloworld --scheduled --older-than 600
+    manage.py retry_tasks --flow helloworld --scheduled --older-than 10m
 
 Each task is retried through its activation under the flow's lock, as the
 retry page does: a job is dispatched again, an automated node runs again.
@@ -13,8 +13,6 @@ never sent (the broker was down when their step committed) or was lost.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
@@ -22,9 +20,10 @@ from django.utils import timezone
 from ...activation import activate
 from ...base import all_flows
 from ...exceptions import FlowRuntimeError
-from ...fields import flow_path
 from ...models import Task
 from ...status import TaskStatus
+from ._flows import find_flow
+from .list_tasks import parse_duration
 
 
 class Command(BaseCommand):
@@ -40,8 +39,8 @@ class Command(BaseCommand):
             "--scheduled", action="store_true", help="also re-send jobs still SCHEDULED (message never sent or lost)"
         )
         parser.add_argument(
-            "--older-than", type=float, default=0, metavar="SECONDS",
-            help="with --scheduled: only SCHEDULED tasks created at least this long ago",
+            "--older-than", metavar="DURATION",
+            help="with --scheduled: only SCHEDULED tasks created at least this long ago (30s, 10m, 2h)",
         )
         parser.add_argument("--dry-run", action="store_true", help="list the tasks, retry nothing")
 
@@ -80,7 +79,7 @@ class Command(BaseCommand):
         if options["scheduled"]:
             stuck = Q(status=TaskStatus.SCHEDULED, flow_task_type="JOB")
             if options["older_than"]:
-                stuck &= Q(created__lte=timezone.now() - timedelta(seconds=options["older_than"]))
+                stuck &= Q(created__lte=timezone.now() - parse_duration(options["older_than"]))
             wanted |= stuck
         queryset = Task._base_manager.filter(wanted)
         if options["task"]:
@@ -92,12 +91,7 @@ class Command(BaseCommand):
         return list(queryset.order_by("pk"))
 
     def nodes(self, flow, node_name):
-        flows = all_flows()
-        if flow:
-            flows = [f for f in flows if flow in (f._meta.flow_label, flow_path(f))]
-            if not flows:
-                known = ", ".join(sorted(f._meta.flow_label for f in all_flows()))
-                raise CommandError(f"No flow {flow!r}; known flows: {known}.")
+        flows = [find_flow(flow)] if flow else all_flows()
         nodes = [
             node for f in flows for name, node in f._meta.nodes.items() if node_name is None or name == node_name
         ]
