@@ -18,6 +18,7 @@ from helloworld.flows import HelloWorldFlow
 
 from tests.celery_workers import Workers, wait_for
 from tests.testapp.job_flows import FileJobFlow, RetryingJobFlow
+from tests.testapp.tasks import runs
 from viewflow.fields import node_path
 from viewflow.status import ProcessStatus, TaskStatus
 
@@ -91,13 +92,6 @@ def queued(redis_client):
     from tests.celery_app import KEY_PREFIX
 
     return redis_client.llen(KEY_PREFIX + "celery")
-
-
-def runs(workdir):
-    """The lines the job bodies wrote: ``[("start", pid), ("done", pid), ...]``."""
-    path = workdir / "runs"
-    lines = path.read_text().split() if path.exists() else []
-    return [(word, int(pid)) for word, pid in zip(lines[::2], lines[1::2])]
 
 
 def nodes_of(process):

@@ -17,8 +17,15 @@ HOLD_LIMIT = 20
 
 
 def note(workdir, line):
-    with open(Path(workdir) / "runs", "a") as runs:
-        runs.write(f"{line} {os.getpid()}\n")
+    with open(Path(workdir) / "runs", "a") as runs_file:
+        runs_file.write(f"{line} {os.getpid()}\n")
+
+
+def runs(workdir):
+    """The lines the job bodies wrote: ``[("start", pid), ("done", pid), ...]``."""
+    path = Path(workdir) / "runs"
+    words = path.read_text().split() if path.exists() else []
+    return [(word, int(pid)) for word, pid in zip(words[::2], words[1::2])]
 
 
 @shared_task

@@ -69,10 +69,14 @@ class Command(BaseCommand):
                 self.stderr.write(f"Could not retry {label}: {exc}")
                 continue
             task.refresh_from_db(fields=["status", "external_task_id"])
+            if task.status == TaskStatus.ERROR:  # it ran again at once (in-process) and failed again
+                failed += 1
+                self.stderr.write(f"Retried {label}: {before} -> ERROR: it failed again (see the task's error).")
+                continue
             message = f" (message {task.external_task_id})" if task.status == TaskStatus.SCHEDULED else ""
             self.stdout.write(f"Retried {label}: {before} -> {task.status}{message}.")
         if failed:
-            raise CommandError(f"{failed} of {len(candidates)} task(s) could not be retried.")
+            raise CommandError(f"{failed} of {len(candidates)} task(s) could not be retried or failed again.")
 
     def select(self, options):
         wanted = Q(status=TaskStatus.ERROR)
