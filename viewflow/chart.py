@@ -22,7 +22,7 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-__all__ = ["layout", "render_svg", "process_states"]
+__all__ = ["layout", "render_svg", "process_states", "taken_edges"]
 
 COL_WIDTH, ROW_HEIGHT = 180, 100
 BOX_W, BOX_H = 136, 58
@@ -254,9 +254,20 @@ def _polyline(points):
     return "M " + " L ".join(f"{x:g} {y:g}" for x, y in cleaned)
 
 
-def render_svg(flow_class, states=None):
-    """Return the SVG markup of ``flow_class``'s chart (with ``states`` of one process)."""
+def render_svg(flow_class, states=None, taken=None):
+    """Return the SVG markup of ``flow_class``'s chart, with one process's ``states`` and ``taken`` edges.
+
+    ``taken`` is a set of ``(source node name, target node name)`` (see
+    :func:`taken_edges`); without it an edge counts as taken when both its ends
+    were reached.
+    """
     states = states or {}
+
+    def is_taken(edge):
+        if taken is not None:
+            return (edge.src.name, edge.dst.name) in taken
+        return states.get(edge.src.name) == "done" and states.get(edge.dst.name) in reached
+
     graph = _Graph(flow_class)
     points = graph.points
     max_col = max((p.col for p in points.values()), default=0)
@@ -289,10 +300,10 @@ def render_svg(flow_class, states=None):
     ]
     for edge, chain in graph.chains:
         path, (lx, ly, anchor) = _edge_path(chain)
-        taken = states.get(edge.src.name) == "done" and states.get(edge.dst.name) in reached
-        marker = "vf-arrow-done" if taken else "vf-arrow"
+        edge_taken = is_taken(edge)
+        marker = "vf-arrow-done" if edge_taken else "vf-arrow"
         parts.append(
-            f'<path class="vf-edge{" taken" if taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
+            f'<path class="vf-edge{" taken" if edge_taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
             f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
         )
         if edge.label:
@@ -305,10 +316,10 @@ def render_svg(flow_class, states=None):
         out_x, in_x = src.x + src.half_width() + 14, dst.x - dst.half_width() - 14
         path = [(src.x + src.half_width(), src.y), (out_x, src.y), (out_x, low), (in_x, low), (in_x, dst.y)]
         path.append((dst.x - dst.half_width(), dst.y))
-        taken = states.get(edge.src.name) == "done" and states.get(edge.dst.name) in reached
-        marker = "vf-arrow-done" if taken else "vf-arrow"
+        edge_taken = is_taken(edge)
+        marker = "vf-arrow-done" if edge_taken else "vf-arrow"
         parts.append(
-            f'<path class="vf-edge{" taken" if taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
+            f'<path class="vf-edge{" taken" if edge_taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
             f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
         )
         if edge.label:
@@ -341,3 +352,22 @@ def process_states(tasks):
         if rank[state] > rank.get(states.get(node.name), 0):
             states[node.name] = state
     return states
+
+
+def taken_edges(tasks):
+    """``{(source node, target node)}`` that a process went along, from its tasks' ``previous`` links.
+
+    ``tasks`` are all the tasks of one process; one query reads the links.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return set()
+    nodes = {task.pk: task.flow_task for task in tasks}
+    through = type(tasks[0]).previous.through
+    links = through.objects.filter(from_task__process_id=tasks[0].process_id).values_list("from_task_id", "to_task_id")
+    taken = set()
+    for task_id, previous_id in links:
+        node, previous = nodes.get(task_id), nodes.get(previous_id)
+        if node is not None and previous is not None:
+            taken.add((previous.name, node.name))
+    return taken
