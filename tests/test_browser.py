@@ -125,6 +125,9 @@ def test_hello_world_walked_in_a_browser_without_javascript(browser, live_server
     history = approver.inner_text(".vf-history")
     assert "approver" in history and "Send" in history
     assert approver.get_attribute("[data-node=end]", "class").split()[-1] == "done"
+    # the chart shows the way the process went: approved, so sent, not straight to the end
+    assert "taken" in approver.get_attribute("[data-edge=check_approve-send]", "class")
+    assert "taken" not in approver.get_attribute("[data-edge=check_approve-end]", "class")
     shot(approver, "process-detail-done")
     approver.context.close()
     starter.context.close()

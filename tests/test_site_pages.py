@@ -76,7 +76,7 @@ def test_list_pages_cost_the_same_queries_for_1_and_50_rows(url, task_fields, ap
     client = client_for(approver)
     make_processes(1, **fields)
     one, page = queries_for(client, url)
-    assert page.count("#1<") + page.count(">#1</a>") >= 1 or "p0" in page
+    assert len(re.findall(r"<tr>\s*<td>", page)) == 1
     make_processes(49, **fields)
     fifty, page = queries_for(client, url)
     rows = len(re.findall(r"<tr>\s*<td>", page))
