@@ -78,6 +78,7 @@ def shot(page, name):
 def test_hello_world_walked_in_a_browser_without_javascript(browser, live_server, people):
     starter = log_in(browser, live_server, "starter")
     starter.click("nav >> text=Flows")
+    shot(starter, "flow-list")
     starter.click("text=Hello world")
     starter.click("a:has-text('Start')")
     starter.fill("textarea[name=text], input[name=text]", "Hello from the browser")
@@ -120,6 +121,7 @@ def test_hello_world_walked_in_a_browser_without_javascript(browser, live_server
     assert not process.task_set.exclude(status=TaskStatus.DONE).exists()
 
     approver.click("nav >> text=Archive")
+    shot(approver, "archive")
     approver.click(f"td a[href$='/flows/helloworld/{process.pk}/']")
     assert "Done" in approver.inner_text("h1")
     history = approver.inner_text(".vf-history")

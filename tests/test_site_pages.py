@@ -315,3 +315,14 @@ def test_flowurl_and_flow_perms_tags(approver):
 def test_registered_flows_include_the_site_test_flow():
     assert viewsite.get_flow("siteorder") is SiteOrderFlow
 
+
+
+@pytest.mark.django_db
+def test_flow_list_counts_running_processes_and_my_tasks(approver, user_factory, client_for):
+    make_processes(2, status=TaskStatus.NEW)
+    make_processes(1, status=TaskStatus.ASSIGNED, owner=approver)
+    page = client_for(approver).get("/flows/").content.decode()
+    assert "3 processes running" in page and "3 tasks for you" in page
+    watcher = client_for(user_factory("watcher", VIEW))
+    page = watcher.get("/flows/").content.decode()
+    assert "3 processes running" in page and "for you" not in page
