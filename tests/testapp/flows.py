@@ -475,4 +475,6 @@ class FirstWinsBrokenFlow(Flow):
     join = flow.Join(wait_all=False).Next(this.wait)
     wait = flow.View().Permission(auto_create=True).Next(this.end)
     end = flow.End()
+
+
 from .job_flows import FileJobFlow  # noqa: E402,F401  (registered on the site: its task pages are tested)
