@@ -21,7 +21,7 @@ from __future__ import annotations
 import traceback
 from contextlib import contextmanager
 
-from django.db import connections, router, transaction
+from django.db import Error, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -308,6 +308,64 @@ def _refresh_error_status(step):
     step.set_process_status(ProcessStatus.ERROR if has_error else ProcessStatus.STARTED)
 
 
+@contextmanager
+def undoable(using):
+    """Run a node's code so that whatever it wrote is undone if it raises.
+
+    Like a nested ``transaction.atomic()``, but the savepoint is only created
+    when the code sends its first SQL statement: most conditions and handlers
+    touch no table, and then the two statements of a savepoint are saved. A
+    failure before any SQL has nothing to roll back; callbacks the code
+    registered with ``transaction.on_commit`` are dropped either way.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block or connection.needs_rollback:
+        with transaction.atomic(using=using):
+            yield
+        return
+    connection.savepoint_state += 1
+    sid = f"vf{connection.savepoint_state}"
+    created = False
+
+    def savepoint_first(execute, sql, params, many, context):
+        nonlocal created
+        if not created:
+            created = True
+            with connection.cursor() as cursor:
+                cursor.execute(connection.ops.savepoint_create_sql(sid))
+        return execute(sql, params, many, context)
+
+    connection.savepoint_ids.append(sid)  # on_commit callbacks registered inside belong to it
+    try:
+        with connection.execute_wrapper(savepoint_first):
+            yield
+        failed = connection.needs_rollback  # the code swallowed a database error
+    except BaseException:
+        _undo(connection, sid, created)
+        raise
+    finally:
+        connection.savepoint_ids.remove(sid)
+    if failed:
+        _undo(connection, sid, created)
+        raise transaction.TransactionManagementError(
+            _("The node's code caught a database error; its writes were rolled back.")
+        )
+    if created:
+        connection.savepoint_commit(sid)
+
+
+def _undo(connection, sid, created):
+    connection.needs_rollback = False
+    if not created:
+        connection.run_on_commit = [entry for entry in connection.run_on_commit if sid not in entry[0]]
+        return
+    try:
+        connection.savepoint_rollback(sid)
+        connection.savepoint_commit(sid)
+    except Error:
+        connection.needs_rollback = True
+
+
 class StartActivation(Activation):
     """Create the process and its start task, then run the flow on."""
 
@@ -381,7 +439,7 @@ class AutomatedActivation(Activation):
     def run(self):
         if self.flow_task.runs_user_code:
             try:
-                with transaction.atomic(using=self.step.using):
+                with undoable(self.step.using):
                     self.flow_task.execute(self)
             except Exception as exc:
                 self.fail(exc)
