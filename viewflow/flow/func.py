@@ -69,7 +69,11 @@ class Function(Task):
         return self.complete(task, *args, **kwargs)
 
     def complete(self, task, *args, **kwargs):
-        """Run ``func`` for ``task`` under the lock and send the flow on."""
+        """Run ``func`` for ``task`` under the lock and send the flow on.
+
+        If ``func`` raises, the whole step is rolled back and the exception
+        reaches the caller: the task still waits and the call can be repeated.
+        """
         if task is None:
             raise FlowRuntimeError(_("%(node)s.run(): no waiting task was found.") % {"node": self.name})
         if task.flow_task is not self:
@@ -77,8 +81,13 @@ class Function(Task):
                 _("%(node)s.run() got a task of %(other)s.") % {"node": self.name, "other": task.flow_task}
             )
         with activate(task) as activation:
-            activation.require(TaskStatus.NEW, action="run")
+            if activation.task.status != TaskStatus.NEW:  # re-read under the lock
+                return self.not_waiting(activation)
             if self.func is not None:
                 self.func(activation, *args, **kwargs)
             activation.finish()
         return activation
+
+    def not_waiting(self, activation):
+        """The task found before the lock was taken is no longer waiting: a clear error."""
+        activation.require(TaskStatus.NEW, action="run")
