@@ -55,6 +55,7 @@ class Step:
         self.split_groups = set()  # token groups whose split ran in this step
         self.using = router.db_for_write(Task)
         self._signals = []  # (signal, kwargs) sent in this order once the step commits
+        self.holds_all_tasks = False  # True in the step that creates the process: no task is elsewhere
 
     # -- tasks ---------------------------------------------------------------
 
@@ -138,14 +139,23 @@ class Step:
         for name, value in fields.items():
             setattr(task, name, value)
 
-    def cancel_active(self, token_prefix=None, exclude=()):
-        """Cancel the active tasks of this process (those of one token group if given)."""
+    def cancel_active(self, token_prefix=None, exclude=(), in_database=True):
+        """Cancel the active tasks of this process (those of one token group if given).
+
+        ``in_database=False``: only the tasks this step holds in memory; for a
+        caller that knows no other task can be active.
+        """
         now = timezone.now()
         excluded = {id(task) for task in exclude}
         for task in self.tasks:
             if task.pk is None and id(task) not in excluded and task.status in ACTIVE_TASK_STATUSES:
                 if token_prefix is None or task.token.startswith(token_prefix):
                     task.status, task.finished = TaskStatus.CANCELED, now
+        if (not in_database or self.holds_all_tasks) and not any(
+            task.pk is not None and id(task) not in excluded and task.status in ACTIVE_TASK_STATUSES
+            for task in self.tasks
+        ):
+            return
         queryset = Task._base_manager.using(self.using).filter(
             process_id=self.process.pk, status__in=ACTIVE_TASK_STATUSES
         )
@@ -251,6 +261,7 @@ def start_step(flow_class, process):
     using = router.db_for_write(flow_class.process_cls)
     with transaction.atomic(using=using):
         step = Step(flow_class, process)
+        step.holds_all_tasks = process.pk is None
         yield step
         step.flush()
 
