@@ -54,7 +54,7 @@ def _start(target):
 
 
 def _savepoints(statements):
-    return [sql for sql in statements if "SAVEPOINT" in sql.upper()]
+    return [sql for sql in statements if sql.upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO"))]
 
 
 @pytest.mark.django_db(transaction=True)
