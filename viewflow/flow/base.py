@@ -263,10 +263,12 @@ class PermissionMixin:
     def has_any_permission(self, user):
         return self.has_perm(user)
 
-    def resolve_owner(self, process):
+    def resolve_owner(self, process, step=None):
         owner = self._assign
         if owner is None:
             return None
+        if step is not None and hasattr(owner, "in_step"):  # this.node.owner: see the step's unsaved tasks too
+            return owner.in_step(step)
         if callable(owner):
             return owner(process)
         return owner
@@ -301,7 +303,7 @@ class HumanTask(PermissionMixin, Task):
         if callable(self._assign):
             try:
                 with transaction.atomic(using=step.using):
-                    owner = self.resolve_owner(activation.process)
+                    owner = self.resolve_owner(activation.process, step)
             except Exception as exc:
                 activation.fail(exc)
                 return

@@ -105,6 +105,7 @@ class StartViewMixin(FlowViewMixin):
             raise PermissionDenied(_("You may not start this process."))
         if request.method == "POST":
             with self.flow_task.start() as activation:
+                activation.task.owner = request.user  # who started it (``this.start.owner``)
                 self.activation = activation
                 return super().dispatch(request, *args, **kwargs)
         self.activation = self.flow_task.new_activation()
