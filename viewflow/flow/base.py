@@ -19,6 +19,9 @@ branches come from a callable). What a node may override:
   when the task is done; ``activate_next`` walks them.
 * ``outgoing()`` → edges for the checks and the flow chart.
 * ``activation_class``: the activation that drives the node's task.
+* flags: ``can_undo`` / ``can_cancel`` (may a manager undo a done task / cancel
+  an active one), ``opens_branches`` with a ``join`` property for split-like
+  nodes (their branches get a new token group that a Join closes).
 """
 
 from __future__ import annotations
