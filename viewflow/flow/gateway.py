@@ -7,7 +7,8 @@ import secrets
 from django.utils.translation import gettext as _
 
 from ..exceptions import FlowRuntimeError
-from ..status import ACTIVE_TASK_STATUSES, TaskStatus
+from ..activation import refresh_error_status
+from ..status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
 from .base import Edge, Gateway, Node
 
 __all__ = ["If", "Switch", "Split", "Join"]
@@ -188,9 +189,11 @@ class Split(Gateway):
         process = activation.process
         started = []
         for node, cond, source in self._branches:
+            if cond is not None and not cond(process):
+                continue
             if source is not None:
                 started.extend((node, {"item": item}) for item in source(process))
-            elif cond is None or cond(process):
+            else:
                 started.append((node, {}))
         activation.result = started
 
@@ -231,6 +234,8 @@ class Join(Gateway):
         activation = self.activation_class(step, join_task)
         if not self.wait_all:
             step.cancel_active(f"{group}.", exclude=[join_task])
+            if step.process.status == ProcessStatus.ERROR:  # a canceled branch may have been the failed one
+                refresh_error_status(step)
         elif step.count_active(f"{group}.", exclude=[join_task]):
             return activation
         activation.finish()
