@@ -160,7 +160,7 @@ def test_shell_samples(path, tmp_path, monkeypatch):
                 assert name in commands, f"{where}: no such command"
                 command = load_command_class(commands[name], name)
                 command.create_parser("manage.py", name).parse_args(args)  # raises on a bad option
-                if name in RUN_COMMANDS:
+                if name in RUN_COMMANDS or (name == "retry_tasks" and "--dry-run" in args):
                     out = StringIO()
                     call_command(name, *args, stdout=out, stderr=StringIO())
             elif words[0] == "celery":
