@@ -23,7 +23,7 @@ from django.conf import settings  # noqa: E402  (after the settings module is ch
 #: Redis keys of this test run start with this (the test process sets it for its workers)
 KEY_PREFIX = os.environ.setdefault("VIEWFLOW_TEST_CELERY_PREFIX", f"viewflow-tests-{os.getpid()}:")
 #: seconds after which Redis gives an unacknowledged message to another worker
-VISIBILITY_TIMEOUT = 2
+VISIBILITY_TIMEOUT = int(os.environ.get("VIEWFLOW_TEST_VISIBILITY_TIMEOUT", "2"))
 
 app = Celery("viewflow_tests", set_as_current=False)
 app.conf.update(

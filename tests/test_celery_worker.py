@@ -224,7 +224,8 @@ def test_worker_killed_mid_job_loses_nothing_and_a_new_worker_finishes_once(brok
 
 def test_pool_process_killed_mid_job_is_rejected_and_redelivered(broker, workers, workdir):
     (workdir / "hold").touch()
-    worker = workers.start(pool="prefork", concurrency=1)
+    # a long visibility timeout: only the worker's reject can bring the message back in time
+    worker = workers.start(pool="prefork", VIEWFLOW_TEST_VISIBILITY_TIMEOUT="600")
     process = FileJobFlow.start.run(workdir)
     job = process.task_set.get(flow_task=FileJobFlow.work)
     wait_for(lambda: runs(workdir), JOB_TIMEOUT, "the job to start", workers.logs)
