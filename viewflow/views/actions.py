@@ -129,7 +129,9 @@ class TaskOperationView(TaskMixin, FormView):
         except FlowRuntimeError as exc:
             messages.error(self.request, str(exc))
             return HttpResponseRedirect(task_url(self.task, "detail"))
-        messages.success(self.request, self.success_message % {"task": activation.task})
+        task = activation.task
+        name = f"{task.flow_task.task_title} #{task.pk}" if task.flow_task is not None else str(task)
+        messages.success(self.request, self.success_message % {"task": name})
         return HttpResponseRedirect(self.get_success_url())
 
     def perform(self, activation, form):
