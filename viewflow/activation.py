@@ -21,7 +21,7 @@ from __future__ import annotations
 import traceback
 from contextlib import contextmanager
 
-from django.db import connections, router, transaction
+from django.db import Error, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,7 @@ __all__ = [
     "start_step",
     "cancel_process",
     "close_branch",
+    "refresh_error_status",
 ]
 
 
@@ -55,6 +56,7 @@ class Step:
         self.split_groups = set()  # token groups whose split ran in this step
         self.using = router.db_for_write(Task)
         self._signals = []  # (signal, kwargs) sent in this order once the step commits
+        self.holds_all_tasks = False  # True in the step that creates the process: no task is elsewhere
 
     # -- tasks ---------------------------------------------------------------
 
@@ -138,14 +140,23 @@ class Step:
         for name, value in fields.items():
             setattr(task, name, value)
 
-    def cancel_active(self, token_prefix=None, exclude=()):
-        """Cancel the active tasks of this process (those of one token group if given)."""
+    def cancel_active(self, token_prefix=None, exclude=(), in_database=True):
+        """Cancel the active tasks of this process (those of one token group if given).
+
+        ``in_database=False``: only the tasks this step holds in memory; for a
+        caller that knows no other task can be active.
+        """
         now = timezone.now()
         excluded = {id(task) for task in exclude}
         for task in self.tasks:
             if task.pk is None and id(task) not in excluded and task.status in ACTIVE_TASK_STATUSES:
                 if token_prefix is None or task.token.startswith(token_prefix):
                     task.status, task.finished = TaskStatus.CANCELED, now
+        if (not in_database or self.holds_all_tasks) and not any(
+            task.pk is not None and id(task) not in excluded and task.status in ACTIVE_TASK_STATUSES
+            for task in self.tasks
+        ):
+            return
         queryset = Task._base_manager.using(self.using).filter(
             process_id=self.process.pk, status__in=ACTIVE_TASK_STATUSES
         )
@@ -251,6 +262,7 @@ def start_step(flow_class, process):
     using = router.db_for_write(flow_class.process_cls)
     with transaction.atomic(using=using):
         step = Step(flow_class, process)
+        step.holds_all_tasks = process.pk is None
         yield step
         step.flush()
 
@@ -396,6 +408,14 @@ class Activation:
         self.step.update_task(self.task, (TaskStatus.DONE,), status=reopened, finished=None)
         _refresh_error_status(self.step)
 
+    def fail(self, exc):
+        """Save the task in ERROR with the traceback of ``exc``; the process shows ERROR."""
+        step, task = self.step, self.task
+        error = "".join(traceback.format_exception(exc))
+        step.update_task(task, (task.status,), status=TaskStatus.ERROR, error=error)
+        step.set_process_status(ProcessStatus.ERROR)
+        step.emit(signals.task_failed, process=self.process, task=task, exception=exc)
+
     def retry(self, by=None):
         """Run an ERROR task again (only automated nodes fail)."""
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
@@ -403,7 +423,7 @@ class Activation:
         raise FlowRuntimeError(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
 
 
-def _refresh_error_status(step):
+def refresh_error_status(step):
     """A process shows ERROR while any of its tasks is in ERROR, STARTED otherwise."""
     process = step.process
     if process.status not in (ProcessStatus.STARTED, ProcessStatus.ERROR):
@@ -414,6 +434,67 @@ def _refresh_error_status(step):
         .exists()
     )
     step.set_process_status(ProcessStatus.ERROR if has_error else ProcessStatus.STARTED)
+
+
+_refresh_error_status = refresh_error_status  # the name the Celery job node imports
+
+
+@contextmanager
+def undoable(using):
+    """Run a node's code so that whatever it wrote is undone if it raises.
+
+    Like a nested ``transaction.atomic()``, but the savepoint is only created
+    when the code sends its first SQL statement: most conditions and handlers
+    touch no table, and then the two statements of a savepoint are saved. A
+    failure before any SQL has nothing to roll back; callbacks the code
+    registered with ``transaction.on_commit`` are dropped either way.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block or connection.needs_rollback:
+        with transaction.atomic(using=using):
+            yield
+        return
+    connection.savepoint_state += 1
+    sid = f"vf{connection.savepoint_state}"
+    created = False
+
+    def savepoint_first(execute, sql, params, many, context):
+        nonlocal created
+        if not created:
+            created = True
+            with connection.cursor() as cursor:
+                cursor.execute(connection.ops.savepoint_create_sql(sid))
+        return execute(sql, params, many, context)
+
+    connection.savepoint_ids.append(sid)  # on_commit callbacks registered inside belong to it
+    try:
+        with connection.execute_wrapper(savepoint_first):
+            yield
+        failed = connection.needs_rollback  # the code swallowed a database error
+    except BaseException:
+        _undo(connection, sid, created)
+        raise
+    finally:
+        connection.savepoint_ids.remove(sid)
+    if failed:
+        _undo(connection, sid, created)
+        raise transaction.TransactionManagementError(
+            _("The node's code caught a database error; its writes were rolled back.")
+        )
+    if created:
+        connection.savepoint_commit(sid)
+
+
+def _undo(connection, sid, created):
+    connection.needs_rollback = False
+    if not created:
+        connection.run_on_commit = [entry for entry in connection.run_on_commit if sid not in entry[0]]
+        return
+    try:
+        connection.savepoint_rollback(sid)
+        connection.savepoint_commit(sid)
+    except Error:
+        connection.needs_rollback = True
 
 
 def close_branch(step, task):
@@ -497,6 +578,14 @@ class HumanActivation(Activation):
             self.task, (self.task.status,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
 
+    def retry(self, by=None):
+        """Ask the node's ``.Assign(...)`` callable again for a task it failed to assign."""
+        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
+        self.require(TaskStatus.ERROR, action="retried")
+        self.step.update_task(self.task, (TaskStatus.ERROR,), status=TaskStatus.NEW, error="")
+        self.flow_task.assign_owner(self)
+        refresh_error_status(self.step)
+
     def done(self, by=None):
         """Complete the task (its owner does) and run the flow on.
 
@@ -519,21 +608,17 @@ class AutomatedActivation(Activation):
     def run(self):
         if self.flow_task.runs_user_code:
             try:
-                with transaction.atomic(using=self.step.using):
+                with undoable(self.step.using):
                     self.flow_task.execute(self)
             except Exception as exc:
+                # the savepoint undid the node's writes; undo them in the process object too,
+                # so that a later node of this step that saves the process cannot write them back
+                self.process.refresh_from_db(using=self.step.using)
                 self.fail(exc)
                 return
         else:
             self.flow_task.execute(self)
         self.finish()
-
-    def fail(self, exc):
-        step, task = self.step, self.task
-        error = "".join(traceback.format_exception(exc))
-        step.update_task(task, (task.status,), status=TaskStatus.ERROR, error=error)
-        step.set_process_status(ProcessStatus.ERROR)
-        step.emit(signals.task_failed, process=self.process, task=task, exception=exc)
 
     def retry(self, by=None):
         """Run an ERROR task again; the process goes back to STARTED when nothing else failed."""

@@ -32,6 +32,26 @@ class Process(models.Model):
         ordering = ["-created"]
         indexes = [models.Index(fields=["flow_class", "status", "created"], name="vf_process_flow_status")]
 
+    #: the columns only the engine writes, with updates conditional on the status it read
+    ENGINE_FIELDS = ("flow_class", "status", "created", "finished")
+
+    def save(self, *args, **kwargs):
+        """Save the process; on a row that exists, leave the engine's own columns alone.
+
+        The status and the timestamps change only through the engine's
+        conditional updates (DESIGN §4): a process saved by user code from
+        stale memory must not put an old status back. So ``save()`` of an
+        existing process writes the project's fields only (for a subclass, its
+        own table's). Name engine columns in ``update_fields`` to write them anyway.
+        """
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.ENGINE_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
     def __str__(self):
         title = self.flow_class._meta.title if self.flow_class else _("Unknown flow")
         return f"{title} #{self.pk}"

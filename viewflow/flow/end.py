@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.utils import timezone
 
 from .. import signals
@@ -9,6 +11,27 @@ from ..status import ProcessStatus, TaskStatus
 from .base import Event
 
 __all__ = ["End"]
+
+
+@functools.lru_cache(maxsize=None)
+def runs_one_branch(flow_class):
+    """True when a process of ``flow_class`` never has two active tasks at once.
+
+    So it is when no node opens parallel branches (``opens_branches``) and every
+    node moves on along the library's own ``activate_next``/``next_nodes``, which
+    continue with one node at most (an If or a Switch picks one). A custom node
+    that overrides them counts as possibly parallel.
+    """
+    from .base import Node
+    from .gateway import If, Switch
+
+    single = {Node.next_nodes, If.next_nodes, Switch.next_nodes}
+    return all(
+        not node.opens_branches
+        and type(node).activate_next is Node.activate_next
+        and type(node).next_nodes in single
+        for node in flow_class._meta.nodes.values()
+    )
 
 
 class End(Event):
@@ -19,7 +42,8 @@ class End(Event):
     def activate(self, step, previous, token, task=None):
         now = timezone.now()
         task = self.make_task(step, previous, token, task, status=TaskStatus.DONE, started=now, finished=now)
-        step.cancel_active(exclude=[task])
+        # with one branch at a time, the only active tasks are this step's: no UPDATE needed
+        step.cancel_active(exclude=[task], in_database=not runs_one_branch(step.flow_class))
         step.set_process_status(ProcessStatus.DONE, finished=now)
         step.emit(signals.task_finished, process=step.process, task=task)
         step.emit(signals.flow_finished, process=step.process)

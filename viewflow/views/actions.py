@@ -54,7 +54,11 @@ class TaskMixin(FlowViewMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        process = self.flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
+        step = getattr(self, "step", None)
+        if step is not None:  # a POST of an operation: read under the lock (TaskOperationView)
+            process = step.process
+        else:
+            process = self.flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
         if process is None:
             raise Http404(_("No such process."))
         self.task = self.get_task(process.pk)
@@ -119,16 +123,26 @@ class TaskOperationView(TaskMixin, FormView):
         context["title"] = self.title
         return context
 
-    def form_valid(self, form):
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "POST" or not request.user.is_authenticated:
+            return super().dispatch(request, *args, **kwargs)
+        # A POST takes the lock first and reads the process and the task once, under
+        # it: the permission check and the operation see the same fresh state.
         try:
-            with run_step(self.flow_class, self.process.pk) as step:
-                task = self.get_task(step.process.pk)
-                task.process = step.process
-                activation = self.flow_task.activation_class(step, task)
-                self.perform(activation, form)
-        except FlowRuntimeError as exc:
-            messages.error(self.request, str(exc))
+            with run_step(self.flow_class, kwargs["process_pk"]) as step:
+                self.step = step
+                return super().dispatch(request, *args, **kwargs)
+        except self.flow_class.process_cls.DoesNotExist:
+            raise Http404(_("No such process.")) from None
+        except FlowRuntimeError as exc:  # the step was rolled back
+            if getattr(self, "task", None) is None:
+                raise
+            messages.error(request, str(exc))
             return HttpResponseRedirect(task_url(self.task, "detail"))
+
+    def form_valid(self, form):
+        activation = self.flow_task.activation_class(self.step, self.task)
+        self.perform(activation, form)
         task = activation.task
         name = f"{task.flow_task.task_title} #{task.pk}" if task.flow_task is not None else str(task)
         messages.success(self.request, self.success_message % {"task": name})

@@ -22,6 +22,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 
 from ..activation import Step, run_step
+from ..flow.end import runs_one_branch
 from ..status import TaskStatus
 from .urls import next_task_url, process_url, task_url
 
@@ -104,6 +105,7 @@ class StartViewMixin(FlowViewMixin):
             raise PermissionDenied(_("You may not start this process."))
         if request.method == "POST":
             with self.flow_task.start() as activation:
+                activation.task.owner = request.user  # who started it (``this.start.owner``)
                 self.activation = activation
                 return super().dispatch(request, *args, **kwargs)
         self.activation = self.flow_task.new_activation()
@@ -121,8 +123,6 @@ class StartViewMixin(FlowViewMixin):
     def activation_done(self, form, *formsets):
         """Create the process from the valid form (and formsets), then run the flow on."""
         activation = self.activation
-        if activation.task.owner_id is None:  # the history shows who started the process
-            activation.task.owner = self.request.user
         is_model_form = isinstance(form, BaseModelForm)
         if is_model_form:
             form.save(commit=False)
@@ -146,7 +146,9 @@ class StartViewMixin(FlowViewMixin):
         return self.form_valid(form, *inlines)
 
     def get_success_url(self):
-        return next_task_url(self.request.user, self.activation.process) or process_url(self.activation.process)
+        # the step that created the process holds all of its tasks
+        process = self.activation.process
+        return next_task_url(self.request.user, process, tasks=self.activation.step.tasks) or process_url(process)
 
 
 class TaskViewMixin(FlowViewMixin):
@@ -234,4 +236,7 @@ class TaskViewMixin(FlowViewMixin):
         return self.form_valid(form, *inlines)
 
     def get_success_url(self):
-        return next_task_url(self.request.user, self.activation.process) or reverse("viewflow:inbox")
+        # with one branch at a time, every task still waiting was made by this step
+        step = self.activation.step
+        tasks = step.tasks if runs_one_branch(self.flow_class) else None
+        return next_task_url(self.request.user, self.activation.process, tasks=tasks) or reverse("viewflow:inbox")

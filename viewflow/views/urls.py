@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from ..status import TaskStatus
+from ..status import ProcessStatus, TaskStatus
 
 __all__ = ["flow_url", "process_url", "process_url_of", "task_url", "next_task_url"]
 
@@ -34,11 +34,22 @@ def task_url(task, action=None):
     )
 
 
-def next_task_url(user, process):
-    """Where ``user`` goes after a step: their next task in ``process``, or one they may claim."""
-    tasks = process.flow_class.task_cls._default_manager.filter(
-        process_id=process.pk, status__in=(TaskStatus.NEW, TaskStatus.ASSIGNED)
-    ).order_by("created", "pk")
+def next_task_url(user, process, tasks=None):
+    """Where ``user`` goes after a step: their next task in ``process``, or one they may claim.
+
+    ``tasks``: every task of the process, when the caller holds them all (the step
+    that created the process does), so they need not be read again. A finished
+    process has no next task: nothing is read.
+    """
+    if process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
+        return None
+    waiting = (TaskStatus.NEW, TaskStatus.ASSIGNED)
+    if tasks is None:
+        tasks = process.flow_class.task_cls._default_manager.filter(
+            process_id=process.pk, status__in=waiting
+        ).order_by("created", "pk")
+    else:
+        tasks = sorted((task for task in tasks if task.status in waiting), key=lambda task: (task.created, task.pk))
     claimable = None
     for task in tasks:
         node = task.flow_task

@@ -1,0 +1,230 @@
+"""``make bench``: run this library's bench and the peer harness in one go, print the ratios.
+
+    python -m bench.compare              # default N, SQLite and PostgreSQL
+    python -m bench.compare --quick      # small N (make bench-quick)
+
+Runs ``python -m bench.main`` (this project) and ``../shared/bench/peer-viewflow2/run.sh``
+(the peer, django-viewflow 2.4.0, in a cached virtualenv ``$PEER_VENV``) one after the
+other on the same databases, then prints per scenario and database: processes per
+second and SQL statements per process of both and their ratios (ours / peer), latency
+per process, the inbox and queue pages, and the bars of issue 7. The last line of
+stdout is one JSON object ``{"<scenario>/<db>": {"throughput_ratio": x, "query_ratio": y}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER = Path(os.environ.get("PEER_HARNESS", ROOT.parent / "shared" / "bench" / "peer-viewflow2"))
+DB_NAMES = {"sqlite": "sqlite", "postgresql": "postgres"}
+SCENARIOS = ["hello_http", "hello_api", "split_join", "inbox", "concurrent_join"]
+#: the run of ours that is compared with the peer's run of the same scenario
+COMPARABLE = {"hello_http": "handler", "hello_api": "handler", "split_join": None, "inbox": None,
+              "concurrent_join": "select_for_update_lock"}
+PEER_VARIANT = {"concurrent_join": "select_for_update_lock"}
+
+
+def eprint(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def run(cmd, env, label):
+    """Run a harness; its stderr goes through, its stdout (JSON lines) is collected."""
+    eprint(f"== {label}: {' '.join(str(c) for c in cmd)}")
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    results = []
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            results.append(json.loads(line))
+    eprint(f"== {label}: exit {proc.returncode}, {len(results)} results, {time.perf_counter() - started:.0f} s")
+    return results, proc.returncode
+
+
+def key(result):
+    return result["scenario"], DB_NAMES.get(result.get("db"), result.get("db"))
+
+
+def fmt(value, digits=1, suffix=""):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{suffix}"
+    return f"{value}{suffix}"
+
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return None
+    return round(a / b, 3)
+
+
+def latency(result):
+    lat = result.get("latency_per_process") or result.get("latency_per_task_completion") or {}
+    return lat
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def report(ours, peer, dbs):
+    """Markdown tables and the summary dict."""
+    ours_by = {}
+    for r in ours:
+        ours_by.setdefault(key(r), {})[r.get("variant")] = r
+    peer_by = {}
+    for r in peer:
+        if r.get("variant") in (None, PEER_VARIANT.get(r["scenario"])):
+            peer_by[key(r)] = r
+    summary, rows, lines = {}, [], []
+    for scenario in SCENARIOS:
+        for db in dbs:
+            mine = ours_by.get((scenario, db), {}).get(COMPARABLE[scenario])
+            theirs = peer_by.get((scenario, db))
+            if mine is None or theirs is None or mine.get("skipped") or theirs.get("skipped"):
+                continue
+            if scenario == "inbox":
+                # SQL per process means nothing for a bulk fill: compare the SQL of one queue page GET
+                q_ratio = ratio(mine["queue"]["http_sql_per_request"], theirs["queue"]["http_sql_per_request"])
+            else:
+                q_ratio = ratio(mine.get("sql_queries_per_process"), theirs.get("sql_queries_per_process"))
+            t_ratio = ratio(mine.get("processes_per_s"), theirs.get("processes_per_s"))
+            summary[f"{scenario}/{db}"] = {"throughput_ratio": t_ratio, "query_ratio": q_ratio}
+            lo, lp = latency(mine), latency(theirs)
+            rows.append([
+                scenario, db,
+                fmt(mine.get("processes_per_s")), fmt(theirs.get("processes_per_s")), fmt(t_ratio, 2, "x"),
+                fmt(mine.get("sql_queries_per_process") if scenario != "inbox" else mine["queue"]["http_sql_per_request"]),
+                fmt(theirs.get("sql_queries_per_process") if scenario != "inbox" else theirs["queue"]["http_sql_per_request"]),
+                fmt(q_ratio, 2, "x"),
+                f"{fmt(lo.get('p50_ms'))} / {fmt(lo.get('p99_ms'))}" if lo else "-",
+                f"{fmt(lp.get('p50_ms'))} / {fmt(lp.get('p95_ms'))}" if lp else "-",
+                "yes" if mine.get("ok") and theirs.get("ok") else f"ours {mine.get('ok')}, peer {theirs.get('ok')}",
+            ])
+    lines.append("### Ours / peer, per scenario and database")
+    lines.append("")
+    lines.append(table(["scenario", "db", "ours proc/s", "peer proc/s", "throughput ratio", "ours SQL/proc",
+                        "peer SQL/proc", "query ratio", "ours p50 / p99 ms", "peer p50 / p95 ms", "checks ok"], rows))
+    lines.append("")
+    lines.append("inbox: proc/s is the bulk fill rate (bench code, not the library), SQL is per queue page GET. "
+                 "concurrent_join: ours with select_for_update_lock vs the peer's select_for_update_lock (NOWAIT + retries); "
+                 "latency per branch task. The peer harness reports p95, not p99.")
+    lines.append("")
+
+    # the other runs of ours (§1 flow with its Job, cache lock), against the same peer run
+    extra = []
+    for (scenario, db), variants in ours_by.items():
+        for variant, mine in variants.items():
+            if variant == COMPARABLE.get(scenario) or scenario == "inbox" or mine.get("skipped"):
+                continue
+            theirs = peer_by.get((scenario, db))
+            lo = latency(mine)
+            extra.append([
+                f"{scenario}[{variant}]", db, fmt(mine.get("processes_per_s")),
+                fmt(ratio(mine.get("processes_per_s"), theirs and theirs.get("processes_per_s")), 2, "x"),
+                fmt(mine.get("sql_queries_per_process")),
+                fmt(ratio(mine.get("sql_queries_per_process"), theirs and theirs.get("sql_queries_per_process")), 2, "x"),
+                f"{fmt(lo.get('p50_ms'))} / {fmt(lo.get('p99_ms'))}", "yes" if mine.get("ok") else "NO",
+            ])
+    if extra:
+        lines.append("### Other runs of ours (same peer run as the reference)")
+        lines.append("")
+        lines.append(table(["run", "db", "proc/s", "throughput ratio", "SQL/proc", "query ratio", "p50 / p99 ms", "ok"], extra))
+        lines.append("")
+        lines.append("hello_*[job]: the §1 flow as written (send = celery.Job, run in-process after commit: one more step).")
+        lines.append("")
+
+    # inbox and queue pages
+    pages = []
+    for db in dbs:
+        for label, result in [("ours", v) for v in ours_by.get(("inbox", db), {}).values()] + [("peer", peer_by.get(("inbox", db)))]:
+            if not result or result.get("skipped") or "queue" not in result:
+                continue
+            for page in ("queue", "inbox"):
+                q = result[page]
+                pages.append([db, label, f"{result.get('processes', result.get('n')):,}", page, f"{q['total_rows']:,}",
+                              fmt(q["first_page_sql_ms_median"], 2), fmt(q["view_data_ms_median"], 2),
+                              fmt(q["http_get_ms_median"], 1), fmt(q["http_sql_per_request"]), fmt(q["http_response_kib"])])
+    if pages:
+        lines.append("### Inbox and queue pages (bob; medians)")
+        lines.append("")
+        lines.append(table(["db", "library", "processes", "page", "rows (count shown)", "first page SQL ms",
+                            "view data ms", "whole GET ms", "SQL per GET", "HTML KiB"], pages))
+        lines.append("")
+
+    # bars of issue 7
+    bars = []
+    for name, figures in summary.items():
+        bars.append([name, "ok" if (figures["throughput_ratio"] or 0) >= 2 else "MISSED",
+                     "ok" if figures["query_ratio"] is not None and figures["query_ratio"] <= 0.5 else "MISSED"])
+    for db in dbs:
+        for variant, result in ours_by.get(("inbox", db), {}).items():
+            if db != "postgres" or "queue" not in result:
+                continue
+            for page in ("queue", "inbox"):
+                q = result[page]
+                bars.append([f"{page} page at {result['processes']:,} ({db})",
+                             "ok" if q["first_page_sql_ms_median"] < 20 else "MISSED",
+                             "ok" if q["http_get_ms_median"] < 100 else "MISSED"])
+    conc = ours_by.get(("concurrent_join", "postgres"), {}).get("select_for_update_lock")
+    if conc and not conc.get("skipped"):
+        c = conc.get("checks", {})
+        bars.append(["concurrent_join exactly once, no deadlock, p95 < 60 ms",
+                     "ok" if c.get("ok") and not conc["events"]["deadlock"] else "MISSED",
+                     "ok" if (latency(conc).get("p95_ms") or 1e9) < 60 else f"MISSED ({latency(conc).get('p95_ms')} ms)"])
+    lines.append("### Bars (issue 7): throughput >= 2x, queries <= 0.5x; pages: SQL < 20 ms, GET < 100 ms")
+    lines.append("")
+    lines.append(table(["what", "throughput / SQL bar", "query / GET bar"], bars))
+    return "\n".join(lines), summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small N everywhere (make bench-quick)")
+    parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--skip-peer", default=None, metavar="FILE", help="reuse the peer's results from FILE")
+    parser.add_argument("--skip-ours", default=None, metavar="FILE", help="reuse our results from FILE")
+    parser.add_argument("--out-dir", default=str(ROOT / "bench"), help="where results-*.json go")
+    args = parser.parse_args(argv)
+    dbs = args.db.split(",")
+    env = dict(os.environ)
+    if "postgres" in dbs:
+        env.setdefault("DATABASE_URL", "postgres://root@127.0.0.1:5432/bench")
+    env.setdefault("PEER_VENV", str(ROOT / ".venv-peer"))
+    suffix = "quick" if args.quick else "full"
+    out_dir = Path(args.out_dir)
+    ours_file, peer_file = out_dir / f"results-ours-{suffix}.json", out_dir / f"results-peer-{suffix}.json"
+    common = ["--db", ",".join(dbs)] + (["--quick"] if args.quick else [])
+
+    if args.skip_ours:
+        ours = json.loads(Path(args.skip_ours).read_text())["results"]
+    else:
+        cmd = [sys.executable, "-m", "bench.main", *common, "--out", str(ours_file)]
+        if args.quick:
+            cmd.append("--no-extras")
+        ours, _ = run(cmd, env, "this project")
+    if args.skip_peer:
+        peer = json.loads(Path(args.skip_peer).read_text())["results"]
+    else:
+        cmd = [str(PEER / "run.sh"), *common, "--variants", "select_for_update_lock", "--out", str(peer_file)]
+        peer, _ = run(cmd, env, "peer (django-viewflow 2.4.0)")
+
+    text, summary = report(ours, peer, dbs)
+    print(text, flush=True)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
