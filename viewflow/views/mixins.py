@@ -123,8 +123,6 @@ class StartViewMixin(FlowViewMixin):
     def activation_done(self, form, *formsets):
         """Create the process from the valid form (and formsets), then run the flow on."""
         activation = self.activation
-        if activation.task.owner_id is None:  # the history shows who started the process
-            activation.task.owner = self.request.user
         is_model_form = isinstance(form, BaseModelForm)
         if is_model_form:
             form.save(commit=False)
