@@ -270,7 +270,12 @@ class Activation:
         self.step.update_task(
             self.task, (self.task.status,), status=TaskStatus.CANCELED, finished=timezone.now()
         )
+        _release_waiting_join(self.step, self.task)
         _refresh_error_status(self.step)
+
+    def retry(self, by=None):
+        """Only tasks the engine runs can fail; others cannot be retried (a clear error, not a crash)."""
+        raise _illegal(self.task, "retried")
 
     def undo(self, by=None):
         """Take back a DONE task whose successors nobody has touched yet, and reopen it."""
@@ -293,6 +298,21 @@ class Activation:
         self.step.update_task(self.task, (TaskStatus.DONE,), status=reopened, finished=None)
         if self.process.status in (ProcessStatus.DONE, ProcessStatus.ERROR):
             self.step.set_process_status(ProcessStatus.STARTED, finished=None)
+
+
+def _release_waiting_join(step, task):
+    """A canceled branch no longer holds its Join back: fire the Join if it now waits for nothing."""
+    group = task.token.rpartition(".")[0]
+    if "/" not in group:
+        return  # not a branch of a split
+    join_task = (
+        step.flow_class.task_cls._base_manager.using(step.using)
+        .filter(process_id=step.process.pk, token=group, status=TaskStatus.STARTED)
+        .first()
+    )
+    if join_task is not None and hasattr(join_task.flow_task, "release"):
+        join_task.process = step.process
+        join_task.flow_task.release(step, join_task)
 
 
 def _refresh_error_status(step):

@@ -217,6 +217,11 @@ class Join(Gateway):
         activation.finish()
         return activation
 
+    def release(self, step, join_task):
+        """Fire ``join_task`` if no branch of its group is open any more (the last one was canceled)."""
+        if join_task.status == TaskStatus.STARTED and not step.count_active(f"{join_task.token}.", exclude=[join_task]):
+            self.activation_class(step, join_task).finish()
+
     def _find(self, step, group):
         for task in step.tasks:
             if task.flow_task is self and task.token == group:
