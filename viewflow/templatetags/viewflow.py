@@ -25,6 +25,8 @@ register = template.Library()
 @register.simple_tag
 def flowurl(obj, action=None):
     if isinstance(obj, Task):
+        if obj.flow_task is None:  # its node path names no node any more: nothing to link to
+            return ""
         return task_url(obj, action)
     if isinstance(obj, Process):
         return process_url(obj) if action is None else process_url(obj, f"process-{action}")
