@@ -17,7 +17,7 @@ from viewflow.exceptions import FlowRuntimeError
 from viewflow.models import Process, Task
 from viewflow.status import ProcessStatus, TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 START_PERM = "testapp.can_start_sampleprocess"
 VET_PERM = "testapp.can_vet_sampleprocess"
@@ -301,6 +301,7 @@ def test_database_error_mid_step_rolls_back_and_the_step_can_be_redone(vetter, m
     assert SampleProcess.objects.get(pk=process.pk).status == ProcessStatus.DONE
 
 
+@pytest.mark.django_db(transaction=True)  # the dispatch runs on a real commit
 def test_exception_in_on_commit_dispatch_leaves_the_job_scheduled_and_visible(user_factory, client_for, monkeypatch):
     from tests.testapp import integrity_flows
 
