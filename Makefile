@@ -24,14 +24,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-services
+	scripts/ensure-chromium
 	$(PY) -m pytest -p no:cacheprovider
 	VIEWFLOW_TEST_DB=postgres $(PY) -m pytest -p no:cacheprovider
 
 test-sqlite: $(STAMP)
+	scripts/ensure-chromium
 	$(PY) -m pytest
 
 test-postgres: $(STAMP)
 	scripts/ensure-services
+	scripts/ensure-chromium
 	VIEWFLOW_TEST_DB=postgres $(PY) -m pytest
 
 clean:

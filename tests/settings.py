@@ -20,7 +20,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "viewflow",
     "helloworld",
+    "orders",
+    "leave",
     "tests.testapp",
+    "tests.docsapp",
 ]
 
 MIDDLEWARE = [

@@ -41,6 +41,7 @@ __all__ = [
     "start_step",
     "cancel_process",
     "close_branch",
+    "refresh_error_status",
 ]
 
 
@@ -407,6 +408,14 @@ class Activation:
         self.step.update_task(self.task, (TaskStatus.DONE,), status=reopened, finished=None)
         _refresh_error_status(self.step)
 
+    def fail(self, exc):
+        """Save the task in ERROR with the traceback of ``exc``; the process shows ERROR."""
+        step, task = self.step, self.task
+        error = "".join(traceback.format_exception(exc))
+        step.update_task(task, (task.status,), status=TaskStatus.ERROR, error=error)
+        step.set_process_status(ProcessStatus.ERROR)
+        step.emit(signals.task_failed, process=self.process, task=task, exception=exc)
+
     def retry(self, by=None):
         """Run an ERROR task again (only automated nodes fail)."""
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
@@ -414,7 +423,7 @@ class Activation:
         raise FlowRuntimeError(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
 
 
-def _refresh_error_status(step):
+def refresh_error_status(step):
     """A process shows ERROR while any of its tasks is in ERROR, STARTED otherwise."""
     process = step.process
     if process.status not in (ProcessStatus.STARTED, ProcessStatus.ERROR):
@@ -425,6 +434,9 @@ def _refresh_error_status(step):
         .exists()
     )
     step.set_process_status(ProcessStatus.ERROR if has_error else ProcessStatus.STARTED)
+
+
+_refresh_error_status = refresh_error_status  # the name the Celery job node imports
 
 
 @contextmanager
@@ -566,6 +578,14 @@ class HumanActivation(Activation):
             self.task, (self.task.status,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
 
+    def retry(self, by=None):
+        """Ask the node's ``.Assign(...)`` callable again for a task it failed to assign."""
+        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
+        self.require(TaskStatus.ERROR, action="retried")
+        self.step.update_task(self.task, (TaskStatus.ERROR,), status=TaskStatus.NEW, error="")
+        self.flow_task.assign_owner(self)
+        refresh_error_status(self.step)
+
     def done(self, by=None):
         """Complete the task (its owner does) and run the flow on.
 
@@ -591,18 +611,14 @@ class AutomatedActivation(Activation):
                 with undoable(self.step.using):
                     self.flow_task.execute(self)
             except Exception as exc:
+                # the savepoint undid the node's writes; undo them in the process object too,
+                # so that a later node of this step that saves the process cannot write them back
+                self.process.refresh_from_db(using=self.step.using)
                 self.fail(exc)
                 return
         else:
             self.flow_task.execute(self)
         self.finish()
-
-    def fail(self, exc):
-        step, task = self.step, self.task
-        error = "".join(traceback.format_exception(exc))
-        step.update_task(task, (task.status,), status=TaskStatus.ERROR, error=error)
-        step.set_process_status(ProcessStatus.ERROR)
-        step.emit(signals.task_failed, process=self.process, task=task, exception=exc)
 
     def retry(self, by=None):
         """Run an ERROR task again; the process goes back to STARTED when nothing else failed."""

@@ -161,7 +161,7 @@ class ProcessAdmin(admin.ModelAdmin):
     """Processes: filter by flow and status, see their tasks, cancel them through the engine."""
 
     list_display = ("id", "flow_title", "status", "created", "finished", "site_link")
-    list_display_links = ("id", "flow_title")
+    list_display_links = ("id",)
     list_filter = (FlowFilter, "status")
     search_fields = ("=id", "flow_class")
     date_hierarchy = "created"

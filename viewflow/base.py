@@ -51,6 +51,14 @@ class OwnerOf:
     def __repr__(self):
         return f"{self.ref!r}.owner"
 
+    def in_step(self, step):
+        """The owner, looking first at the tasks of ``step`` not yet written (e.g. the start task)."""
+        node = self.ref.resolve(step.flow_class)
+        for task in reversed(step.tasks):
+            if task.pk is None and task.flow_task is node and task.owner_id is not None:
+                return task.owner
+        return self(step.process)
+
     def __call__(self, process):
         node = self.ref.resolve(process.flow_class)
         task = (

@@ -1,127 +1,332 @@
 """The flow chart: an SVG drawn from the flow class, optionally marked with a process's state.
 
-Nodes are laid out in columns by their distance from a start node; events
-are circles, gateways diamonds, tasks rounded boxes. Passing ``states``
-(node name → "active" / "done" / "error") colours the nodes of one process.
+Layout, in the spirit of a layered (Sugiyama) drawing, small enough for the
+flows people write by hand:
+
+1. columns by the longest path from a start node (loops are found by a DFS and
+   drawn as arcs below the chart);
+2. an edge that spans several columns gets an invisible waypoint in each
+   column it crosses, so it never runs through a node;
+3. each column is ordered by the mean row of its predecessors (a gateway's
+   first branch first), and every node takes its highest predecessor's row when
+   it is free, so the main line runs straight and branches hang below it.
+
+Events are circles (the end a thick one), gateways diamonds (``×`` for a
+choice, ``+`` for parallel branches), tasks rounded boxes with their kind
+above the title. ``states`` (node name → "active" / "done" / "error") colours
+the nodes of one process; an edge between two reached nodes is drawn as taken.
 """
 
 from __future__ import annotations
 
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 
-__all__ = ["layout", "render_svg", "process_states"]
+__all__ = ["layout", "render_svg", "process_states", "taken_edges"]
 
-COL_WIDTH, ROW_HEIGHT = 190, 96
-BOX_W, BOX_H = 140, 52
-MARGIN = 30
+COL_WIDTH, ROW_HEIGHT = 180, 100
+BOX_W, BOX_H = 136, 58
+EVENT_R, GATEWAY_R = 18, 24
+MARGIN = 28
+LABEL_CHARS = 18  # per line of a node's title
+
+
+class _Point:
+    """A node, or a waypoint of a long edge, in the grid."""
+
+    def __init__(self, name, node=None):
+        self.name, self.node = name, node
+        self.col = self.row = 0
+        self.preds = []
+        self.branch = 0  # the edge's index among its source's outgoing edges: a gateway's first branch goes first
+
+    @property
+    def x(self):
+        return MARGIN + self.col * COL_WIDTH + BOX_W / 2
+
+    @property
+    def y(self):
+        return MARGIN + self.row * ROW_HEIGHT + BOX_H / 2
+
+    def half_width(self):
+        shape = self.node.shape if self.node is not None else None
+        return BOX_W / 2 if shape == "task" else GATEWAY_R if shape == "gateway" else EVENT_R if shape else 0
+
+    def half_height(self):
+        shape = self.node.shape if self.node is not None else None
+        return BOX_H / 2 if shape == "task" else GATEWAY_R if shape == "gateway" else EVENT_R if shape else 0
+
+
+class _Graph:
+    def __init__(self, flow_class):
+        nodes = flow_class._meta.nodes
+        self.points = {name: _Point(name, node) for name, node in nodes.items()}
+        self.back_edges, self.chains = [], []
+        back = self._back_edges(flow_class)
+        self._columns(nodes, back)
+        for node in nodes.values():
+            for branch, edge in enumerate(node.outgoing()):
+                if edge.dst.name not in self.points:
+                    continue
+                if (node.name, edge.dst.name) in back:
+                    self.back_edges.append(edge)
+                    continue
+                src, dst = self.points[node.name], self.points[edge.dst.name]
+                chain = [src]
+                for col in range(src.col + 1, dst.col):  # a waypoint in each column crossed
+                    waypoint = _Point(f"{node.name}>{edge.dst.name}@{col}")
+                    waypoint.col, waypoint.branch = col, branch
+                    waypoint.preds.append(chain[-1])
+                    self.points[waypoint.name] = waypoint
+                    chain.append(waypoint)
+                if not dst.preds or branch < dst.branch:
+                    dst.branch = branch
+                dst.preds.append(chain[-1])
+                chain.append(dst)
+                self.chains.append((edge, chain))
+        self._rows()
+
+    @staticmethod
+    def _back_edges(flow_class):
+        nodes, back, state = flow_class._meta.nodes, set(), {}
+
+        def visit(node):
+            state[node.name] = "open"
+            for edge in node.outgoing():
+                if state.get(edge.dst.name) == "open":
+                    back.add((node.name, edge.dst.name))
+                elif edge.dst.name not in state:
+                    visit(edge.dst)
+            state[node.name] = "closed"
+
+        for node in list(flow_class._meta.start_nodes) + list(nodes.values()):
+            if node.name not in state:
+                visit(node)
+        return back
+
+    def _columns(self, nodes, back):
+        column = {name: 0 for name in nodes}
+        for _round in range(len(nodes)):  # longest path on the graph without its back edges
+            changed = False
+            for node in nodes.values():
+                for edge in node.outgoing():
+                    if (node.name, edge.dst.name) in back or edge.dst.name not in column:
+                        continue
+                    if column[edge.dst.name] < column[node.name] + 1:
+                        column[edge.dst.name] = column[node.name] + 1
+                        changed = True
+            if not changed:
+                break
+        for name, col in column.items():
+            self.points[name].col = col
+
+    def _rows(self):
+        columns = {}
+        for point in self.points.values():  # declaration order, waypoints after the nodes
+            columns.setdefault(point.col, []).append(point)
+        for col in sorted(columns):
+            members = columns[col]
+            if col > 0:
+                index = {id(point): i for i, point in enumerate(members)}
+
+                def barycenter(point):
+                    if not point.preds:
+                        return index[id(point)]
+                    return sum(pred.row for pred in point.preds) / len(point.preds)
+
+                members.sort(key=lambda point: (barycenter(point), point.branch, point.node is None))
+            previous = -1
+            for point in members:
+                wanted = min(pred.row for pred in point.preds) if point.preds else 0
+                point.row = max(wanted, previous + 1)
+                previous = point.row
 
 
 def layout(flow_class):
-    """``{node name: (column, row)}``: columns by longest distance from a start, ignoring loops."""
-    nodes = flow_class._meta.nodes
-    starts = [node for node in flow_class._meta.start_nodes]
-    column = {node.name: 0 for node in starts}
-    order = list(nodes)
-    # longest path on the graph without back edges (a DFS marks them)
-    back_edges, state = set(), {}
-
-    def visit(node):
-        state[node.name] = "open"
-        for edge in node.outgoing():
-            if state.get(edge.dst.name) == "open":
-                back_edges.add((node.name, edge.dst.name))
-            elif edge.dst.name not in state:
-                visit(edge.dst)
-        state[node.name] = "closed"
-
-    for node in starts + list(nodes.values()):
-        if node.name not in state:
-            visit(node)
-    for _ in range(len(nodes)):
-        changed = False
-        for node in nodes.values():
-            for edge in node.outgoing():
-                if (node.name, edge.dst.name) in back_edges:
-                    continue
-                wanted = column.get(node.name, 0) + 1
-                if column.get(edge.dst.name, -1) < wanted:
-                    column[edge.dst.name] = wanted
-                    changed = True
-        if not changed:
-            break
-    rows, positions = {}, {}
-    for name in order:
-        col = column.get(name, 0)
-        positions[name] = (col, rows.get(col, 0))
-        rows[col] = rows.get(col, 0) + 1
-    return positions
+    """``{node name: (column, row)}`` of the chart's nodes."""
+    graph = _Graph(flow_class)
+    return {name: (point.col, point.row) for name, point in graph.points.items() if point.node is not None}
 
 
-def _center(position):
-    col, row = position
-    return MARGIN + col * COL_WIDTH + BOX_W / 2, MARGIN + row * ROW_HEIGHT + BOX_H / 2
+def _lines(text, width=LABEL_CHARS, most=2):
+    """Break ``text`` into at most ``most`` lines of about ``width`` characters (… when cut)."""
+    words, lines = str(text).split(), [""]
+    for word in words:
+        candidate = f"{lines[-1]} {word}".strip()
+        if len(candidate) <= width or not lines[-1]:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
+    return [line if len(line) <= width + 4 else line[: width + 3] + "…" for line in lines]
 
 
-def _shape(node, x, y, css):
-    title = escape(node.task_title)
+def _text(x, y, lines, css=""):
+    css_attr = f' class="{css}"' if css else ""
+    spans = "".join(
+        f'<tspan x="{x:g}" dy="{0 if i == 0 else 15}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+    )
+    return f'<text x="{x:g}" y="{y:g}" text-anchor="middle"{css_attr}>{spans}</text>'
+
+
+_KINDS = {
+    "HUMAN": lambda: _("person"),
+    "JOB": lambda: _("job"),
+    "HANDLER": lambda: _("code"),
+    "FUNCTION": lambda: _("function"),
+    "SIGNAL": lambda: _("signal"),
+}
+
+
+def _shape(point, state):
+    node, x, y = point.node, point.x, point.y
+    title = node.task_title
+    tooltip = escape(title if not state else f"{title} ({_state_label(state)})")
     if node.shape == "event":
-        width = 3 if node.task_type == "END" else 1.5
-        body = f'<circle cx="{x}" cy="{y}" r="18" stroke-width="{width}"/>'
-        label_y = y + 34
+        end = node.task_type == "END"
+        end_css = ' class="vf-end"' if end else ""
+        body = f'<circle cx="{x:g}" cy="{y:g}" r="{EVENT_R}"{end_css}/>'
+        label = _text(x, y + EVENT_R + 16, _lines(title))
     elif node.shape == "gateway":
-        body = f'<polygon points="{x},{y - 24} {x + 24},{y} {x},{y + 24} {x - 24},{y}"/>'
-        label_y = y + 40
+        r = GATEWAY_R
+        mark = "+" if node.task_type in ("SPLIT", "JOIN") else "×"
+        body = (
+            f'<polygon points="{x:g},{y - r:g} {x + r:g},{y:g} {x:g},{y + r:g} {x - r:g},{y:g}"/>'
+            f'<text x="{x:g}" y="{y + 6:g}" text-anchor="middle" class="vf-mark">{mark}</text>'
+        )
+        label = _text(x, y - r - 8, _lines(title, most=1))
     else:
-        body = f'<rect x="{x - BOX_W / 2}" y="{y - BOX_H / 2}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'
-        label_y = y + 5
+        lines = _lines(title)
+        kind = _KINDS.get(node.task_type)
+        top = y - (len(lines) - 1) * 7.5 + (6 if kind else 4)
+        body = f'<rect x="{x - BOX_W / 2:g}" y="{y - BOX_H / 2:g}" width="{BOX_W}" height="{BOX_H}" rx="9"/>'
+        if kind:
+            body += f'<text x="{x:g}" y="{y - BOX_H / 2 + 13:g}" text-anchor="middle" class="vf-kind">{escape(kind())}</text>'
+        label = _text(x, top, lines)
+    css = f" {state}" if state else ""
     return (
-        f'<g class="vf-node vf-{node.shape} {css}" data-node="{escape(node.name)}">'
-        f"<title>{title}</title>{body}"
-        f'<text x="{x}" y="{label_y}" text-anchor="middle">{title}</text></g>'
+        f'<g class="vf-node vf-{node.shape}{css}" data-node="{escape(node.name)}">'
+        f"<title>{tooltip}</title>{body}{label}</g>"
     )
 
 
-def render_svg(flow_class, states=None):
-    """Return the SVG markup of ``flow_class``'s chart."""
-    states = states or {}
-    nodes = flow_class._meta.nodes
-    positions = layout(flow_class)
-    width = MARGIN * 2 + (max((c for c, _r in positions.values()), default=0)) * COL_WIDTH + BOX_W
-    height = MARGIN * 2 + (max((r for _c, r in positions.values()), default=0)) * ROW_HEIGHT + BOX_H + 30
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="vf-chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(flow_class._meta.title)}">',
-        "<defs><marker id=\"vf-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" "
-        "markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>",
-        "<style>.vf-chart{font:12px system-ui,sans-serif}.vf-node rect,.vf-node circle,.vf-node polygon"
-        "{fill:#fff;stroke:#6c757d;stroke-width:1.5}.vf-node.done rect,.vf-node.done circle,.vf-node.done polygon"
-        "{fill:#d1e7dd;stroke:#198754}.vf-node.active rect,.vf-node.active circle,.vf-node.active polygon"
-        "{fill:#cfe2ff;stroke:#0d6efd;stroke-width:3}.vf-node.error rect,.vf-node.error circle,"
-        ".vf-node.error polygon{fill:#f8d7da;stroke:#dc3545;stroke-width:3}.vf-edge{stroke:#6c757d;"
-        "fill:none;stroke-width:1.3}.vf-edge-label{fill:#495057;font-size:11px}</style>",
-    ]
-    for node in nodes.values():
-        x1, y1 = _center(positions[node.name])
-        for edge in node.outgoing():
-            if edge.dst.name not in positions:
-                continue
-            x2, y2 = _center(positions[edge.dst.name])
-            start_x = x1 + (BOX_W / 2 if node.shape == "task" else 24 if node.shape == "gateway" else 18)
-            end_x = x2 - (BOX_W / 2 if edge.dst.shape == "task" else 24 if edge.dst.shape == "gateway" else 18)
-            if end_x <= start_x:  # a loop back: go around below
-                low = max(y1, y2) + BOX_H
-                path = f"M {x1} {y1 + 20} L {x1} {low} L {x2} {low} L {x2} {y2 + 20}"
+def _state_label(state):
+    return {"done": _("done"), "active": _("now"), "error": _("error")}.get(state, state)
+
+
+def _edge_path(chain):
+    """Orthogonal polyline through the chain's points; returns (points, label anchor)."""
+    src, dst = chain[0], chain[-1]
+    first = chain[1]
+    if src.node.shape == "gateway" and first.row != src.row:  # leave a diamond by its top or bottom corner
+        sign = 1 if first.row > src.row else -1
+        points = [(src.x, src.y + sign * GATEWAY_R), (src.x, first.y)]
+        anchor = (src.x + 7, src.y + sign * (GATEWAY_R + 12), "start")
+    else:
+        points = [(src.x + src.half_width(), src.y)]
+        anchor = (src.x + src.half_width() + 5, src.y - 6, "start")
+    for a, b in zip(chain, chain[1:]):
+        x_a, y_a = points[-1]
+        if b is dst and dst.node.shape == "gateway" and b.row != a.row and y_a != b.y:
+            # enter a diamond (a join) by its top or bottom corner
+            sign = 1 if a.row < b.row else -1
+            points += [(b.x, y_a), (b.x, b.y - sign * GATEWAY_R)]
+            continue
+        end_x = b.x - b.half_width()
+        if y_a != b.y:
+            mid = a.x + COL_WIDTH / 2  # turn in the gap between two columns
+            if mid > x_a:
+                points.append((mid, y_a))
             else:
-                mid = (start_x + end_x) / 2
-                path = f"M {start_x} {y1} L {mid} {y1} L {mid} {y2} L {end_x} {y2}"
-            parts.append(f'<path class="vf-edge" d="{path}" marker-end="url(#vf-arrow)"/>')
-            if edge.label:
-                parts.append(
-                    f'<text class="vf-edge-label" x="{start_x + 4}" y="{y1 - 6}">{escape(str(edge.label))}</text>'
-                )
-    for node in nodes.values():
-        x, y = _center(positions[node.name])
-        parts.append(_shape(node, x, y, states.get(node.name, "")))
+                mid = x_a
+            points.append((mid, b.y))
+        points.append((end_x, b.y))
+    return points, anchor
+
+
+def _polyline(points):
+    cleaned = [points[0]]
+    for point in points[1:]:
+        if point != cleaned[-1]:
+            cleaned.append(point)
+    return "M " + " L ".join(f"{x:g} {y:g}" for x, y in cleaned)
+
+
+def render_svg(flow_class, states=None, taken=None):
+    """Return the SVG markup of ``flow_class``'s chart, with one process's ``states`` and ``taken`` edges.
+
+    ``taken`` is a set of ``(source node name, target node name)`` (see
+    :func:`taken_edges`); without it an edge counts as taken when both its ends
+    were reached.
+    """
+    states = states or {}
+
+    def is_taken(edge):
+        if taken is not None:
+            return (edge.src.name, edge.dst.name) in taken
+        return states.get(edge.src.name) == "done" and states.get(edge.dst.name) in reached
+
+    graph = _Graph(flow_class)
+    points = graph.points
+    max_col = max((p.col for p in points.values()), default=0)
+    max_row = max((p.row for p in points.values()), default=0)
+    lanes_top = MARGIN + max_row * ROW_HEIGHT + BOX_H + 30
+    width = MARGIN * 2 + max_col * COL_WIDTH + BOX_W
+    height = lanes_top + len(graph.back_edges) * 14 + (MARGIN if graph.back_edges else 0)
+    reached = {"done", "active", "error"}
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="vf-chart" viewBox="0 0 {width:g} {height:g}" '
+        f'width="{width:g}" height="{height:g}" role="img" aria-label="{escape(flow_class._meta.title)}">',
+        '<defs><marker id="vf-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#6c757d"/></marker>'
+        '<marker id="vf-arrow-done" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#198754"/></marker></defs>',
+        "<style>"
+        ".vf-chart{font:13px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;fill:#212529}"
+        ".vf-node rect,.vf-node circle,.vf-node polygon{fill:#fff;stroke:#adb5bd;stroke-width:1.5}"
+        ".vf-node circle.vf-end{stroke-width:3.5;stroke:#495057}"
+        ".vf-kind{font-size:10px;fill:#6c757d;letter-spacing:.04em;text-transform:uppercase}"
+        ".vf-mark{font-size:18px;font-weight:600;fill:#495057}"
+        ".vf-node.done rect,.vf-node.done circle,.vf-node.done polygon{fill:#d1e7dd;stroke:#198754}"
+        ".vf-node.active rect,.vf-node.active circle,.vf-node.active polygon{fill:#cfe2ff;stroke:#0d6efd;stroke-width:3}"
+        ".vf-node.active text{font-weight:600}"
+        ".vf-node.error rect,.vf-node.error circle,.vf-node.error polygon{fill:#f8d7da;stroke:#dc3545;stroke-width:3}"
+        ".vf-edge{stroke:#adb5bd;fill:none;stroke-width:1.5;stroke-linejoin:round}"
+        ".vf-edge.taken{stroke:#198754;stroke-width:2}"
+        ".vf-edge-label{fill:#6c757d;font-size:11px}"
+        "</style>",
+    ]
+    for edge, chain in graph.chains:
+        path, (lx, ly, anchor) = _edge_path(chain)
+        edge_taken = is_taken(edge)
+        marker = "vf-arrow-done" if edge_taken else "vf-arrow"
+        parts.append(
+            f'<path class="vf-edge{" taken" if edge_taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
+            f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
+        )
+        if edge.label:
+            parts.append(
+                f'<text class="vf-edge-label" x="{lx:g}" y="{ly:g}" text-anchor="{anchor}">{escape(str(edge.label))}</text>'
+            )
+    for lane, edge in enumerate(graph.back_edges):  # loops: under the chart, back to the left
+        src, dst = points[edge.src.name], points[edge.dst.name]
+        low = lanes_top + lane * 14
+        out_x, in_x = src.x + src.half_width() + 14, dst.x - dst.half_width() - 14
+        path = [(src.x + src.half_width(), src.y), (out_x, src.y), (out_x, low), (in_x, low), (in_x, dst.y)]
+        path.append((dst.x - dst.half_width(), dst.y))
+        edge_taken = is_taken(edge)
+        marker = "vf-arrow-done" if edge_taken else "vf-arrow"
+        parts.append(
+            f'<path class="vf-edge{" taken" if edge_taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
+            f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
+        )
+        if edge.label:
+            parts.append(f'<text class="vf-edge-label" x="{out_x + 5:g}" y="{low - 4:g}">{escape(str(edge.label))}</text>')
+    for point in points.values():
+        if point.node is not None:
+            parts.append(_shape(point, states.get(point.name, "")))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -147,3 +352,22 @@ def process_states(tasks):
         if rank[state] > rank.get(states.get(node.name), 0):
             states[node.name] = state
     return states
+
+
+def taken_edges(tasks):
+    """``{(source node, target node)}`` that a process went along, from its tasks' ``previous`` links.
+
+    ``tasks`` are all the tasks of one process; one query reads the links.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return set()
+    nodes = {task.pk: task.flow_task for task in tasks}
+    through = type(tasks[0]).previous.through
+    links = through.objects.filter(from_task__process_id=tasks[0].process_id).values_list("from_task_id", "to_task_id")
+    taken = set()
+    for task_id, previous_id in links:
+        node, previous = nodes.get(task_id), nodes.get(previous_id)
+        if node is not None and previous is not None:
+            taken.add((previous.name, node.name))
+    return taken

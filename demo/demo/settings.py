@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "viewflow",
     "demo",
     "helloworld",
+    "orders",
+    "leave",
 ]
 
 MIDDLEWARE = [

@@ -28,6 +28,13 @@ def record(name):
     return handler
 
 
+@flow.flow_start_func
+def fill_process(activation, **fields):
+    """Start function: set the new process's fields from the keyword arguments."""
+    for name, value in fields.items():
+        setattr(activation.process, name, value)
+
+
 def record_item(activation):
     """A branch handler of a dynamic split: records its own item."""
     record(activation.task.data["item"])(activation)
@@ -68,7 +75,7 @@ class CodeStartFlow(Flow):
 class IfFlow(Flow):
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next("check")
+    start = flow.StartFunction(fill_process).Next("check")
     check = flow.If(cond=lambda process: process.approved).OnTrue("yes").OnFalse(this.no)
     yes = flow.Handler(record("yes")).Next("end")
     no = flow.Handler(record("no")).Next(this.end)
@@ -78,7 +85,7 @@ class IfFlow(Flow):
 class SwitchFlow(Flow):
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.size)
+    start = flow.StartFunction(fill_process).Next(this.size)
     size = (
         flow.Switch()
         .Case(this.small, cond=lambda process: process.count < 10)
@@ -96,7 +103,7 @@ class StrictSwitchFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.size)
+    start = flow.StartFunction(fill_process).Next(this.size)
     size = flow.Switch().Case(this.small, cond=lambda process: process.count < 10)
     small = flow.Handler(record("small")).Next(this.end)
     end = flow.End()
@@ -107,7 +114,7 @@ class SplitFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.split)
+    start = flow.StartFunction(fill_process).Next(this.split)
     split = (
         flow.Split()
         .Next(this.a, cond=lambda process: "a" in process.text)
@@ -127,7 +134,7 @@ class NestedSplitFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.outer)
+    start = flow.StartFunction(fill_process).Next(this.outer)
     outer = flow.Split().Always(this.inner).Always(this.x)
     inner = flow.Split().Always(this.y).Always(this.z)
     y = flow.Handler(record("y")).Next(this.inner_join)
@@ -145,7 +152,7 @@ class DynamicSplitFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.split)
+    start = flow.StartFunction(fill_process).Next(this.split)
     split = flow.Split().Next(this.each, task_data_source=lambda process: list(process.items))
     each = flow.Handler(record_item).Next(this.join)
     join = flow.Join().Next(this.after)
@@ -158,7 +165,7 @@ class HumanSplitFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.split)
+    start = flow.StartFunction(fill_process).Next(this.split)
     split = flow.Split().Always(this.review_a).Always(this.review_b)
     review_a = flow.View().Permission(auto_create=True).Next(this.join)
     review_b = flow.View().Permission(auto_create=True).Next(this.join)
@@ -172,7 +179,7 @@ class FirstWinsFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.split)
+    start = flow.StartFunction(fill_process).Next(this.split)
     split = flow.Split().Always(this.first).Always(this.second)
     first = flow.View().Permission(auto_create=True).Next(this.join)
     second = flow.View().Permission(auto_create=True).Next(this.join)
@@ -187,7 +194,7 @@ class FastFirstWinsFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.split)
+    start = flow.StartFunction(fill_process).Next(this.split)
     split = flow.Split().Always(this.slow).Always(this.fast)
     slow = flow.View().Permission(auto_create=True).Next(this.join)
     fast = flow.Handler(record("fast")).Next(this.join)
@@ -200,7 +207,7 @@ class EndCancelsFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.split)
+    start = flow.StartFunction(fill_process).Next(this.split)
     split = flow.Split().Always(this.left).Always(this.right)
     left = flow.View().Permission(auto_create=True).Next(this.end)
     right = flow.View().Permission(auto_create=True).Next(this.end)
@@ -212,7 +219,7 @@ class CustomSplitFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Next(this.fan_out)
+    start = flow.StartFunction(fill_process).Next(this.fan_out)
     fan_out = DynamicSplit(lambda process: list(process.items)).Next(this.review)
     review = flow.View().Permission(auto_create=True).Next(this.join)
     join = flow.Join().Next(this.after)
@@ -318,7 +325,7 @@ class ProxyTaskFlow(Flow):
     process_cls = SampleProcess
     task_cls = SampleTask
 
-    start = flow.StartFunction().Next(this.approve)
+    start = flow.StartFunction(fill_process).Next(this.approve)
     approve = flow.View().Permission(auto_create=True).Next(this.end)
     end = flow.End()
 
@@ -348,7 +355,7 @@ class AnnotatedFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction().Annotation(title="Order goods", description="Someone needs goods.").Next(this.check)
+    start = flow.StartFunction(fill_process).Annotation(title="Order goods", description="Someone needs goods.").Next(this.check)
     check = flow.View().Permission(auto_create=True).Next(this.end)
     end = flow.End()
 
@@ -430,3 +437,44 @@ for _flow in (
     viewsite.register(_flow)
 
 from .ops_flows import OpsReviewFlow  # noqa: E402,F401  (imported at start-up: its permission is auto-created)
+
+
+def spoil(activation):
+    activation.process.text = "spoiled"
+    activation.process.save()
+    raise RuntimeError("spoiled")
+
+
+def save_everything(activation):
+    activation.process.count += 1
+    activation.process.save()  # a full save: writes every field of the in-memory process
+
+
+class RollbackFlow(Flow):
+    """A failing branch's writes must not come back through a sibling branch that saves the process."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_process).Next(this.split)
+    split = flow.Split().Always(this.spoil).Always(this.save_everything)
+    spoil = flow.Handler(spoil).Next(this.join)
+    save_everything = flow.Handler(save_everything).Next(this.join)
+    join = flow.Join().Next(this.end)
+    end = flow.End()
+
+
+class FirstWinsBrokenFlow(Flow):
+    """A ``wait_all=False`` Join whose other branch failed."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_process).Next(this.split)
+    split = flow.Split().Always(this.broken).Always(this.review)
+    broken = flow.Handler(spoil).Next(this.join)
+    review = flow.View().Permission(auto_create=True).Next(this.join)
+    join = flow.Join(wait_all=False).Next(this.wait)
+    wait = flow.View().Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+from .job_flows import FileJobFlow  # noqa: E402,F401  (registered on the site: its task pages are tested)

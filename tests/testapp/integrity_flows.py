@@ -101,6 +101,9 @@ def integrity_job(activation):
     """The job of :class:`JobFlow`: fails while the process text says "fail"."""
     if fails(activation.process):
         raise RuntimeError("job failed on purpose: the process text says 'fail'")
+    process = activation.process
+    process.items = [*process.items, "crunched"]
+    process.save(update_fields=["items"])
     with _job_runs_lock:
         JOB_RUNS.append((activation.task.pk, threading.current_thread().name))
 

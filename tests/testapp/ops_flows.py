@@ -22,3 +22,13 @@ class OpsReviewFlow(Flow):
     def check_text(self, activation):
         if activation.process.text == "fail":
             raise ValueError("cannot process a failing text")
+
+
+class OpsOwnerFlow(Flow):
+    """Owner: whoever starts it reviews it."""
+
+    process_cls = SampleProcess
+
+    start = flow.Start().Permission(auto_create=True).Next(this.review)
+    review = flow.View().Assign(this.start.owner).Next(this.end)
+    end = flow.End()

@@ -40,7 +40,7 @@ class StartWithLinesView(StartViewMixin, CreateWithInlinesView):
     model = SampleProcess
     fields = ["text"]
     inlines = [LineInline]
-    template_name = "testapp/inline_form.html"
+    template_name = "testapp/inline_start.html"
 
 
 class EditLinesView(TaskViewMixin, UpdateWithInlinesView):
@@ -49,7 +49,7 @@ class EditLinesView(TaskViewMixin, UpdateWithInlinesView):
     model = SampleProcess
     fields = ["text"]
     inlines = [LineInline]
-    template_name = "testapp/inline_form.html"
+    template_name = "testapp/inline_task.html"
 
 
 class TextForm(forms.ModelForm):

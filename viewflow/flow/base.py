@@ -23,6 +23,7 @@ branches come from a callable). What a node may override:
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from ..activation import Activation, AutomatedActivation, HumanActivation
@@ -208,7 +209,13 @@ class PermissionMixin:
         self._assign = None
 
     def Permission(self, permission=None, auto_create=False, obj=None, help_text=None):
-        """Who may do this task: ``"app.codename"``, or ``auto_create=True`` to make one on migrate."""
+        """Who may do this task: ``"app.codename"``, or ``auto_create=True`` to make one on migrate.
+
+        With ``obj=callable(process)``, the permission is checked on the object
+        the callable returns (``user.has_perm(perm, obj)``), which needs an
+        object-permission backend such as django-guardian; Django's
+        ``ModelBackend`` grants no object permissions.
+        """
         self._permission = permission
         self._auto_create_permission = auto_create
         self._permission_obj = obj
@@ -246,16 +253,22 @@ class PermissionMixin:
         if not permission:
             return False
         if self._permission_obj is not None and process is not None:
+            # an object permission: only the backend's answer for that object counts
+            process_cls = self.flow_class.process_cls
+            if not isinstance(process, process_cls):  # e.g. task.process, read through the base FK
+                process = process_cls._default_manager.get(pk=process.pk)
             return user.has_perm(permission, self._permission_obj(process))
         return user.has_perm(permission)
 
     def has_any_permission(self, user):
         return self.has_perm(user)
 
-    def resolve_owner(self, process):
+    def resolve_owner(self, process, step=None):
         owner = self._assign
         if owner is None:
             return None
+        if step is not None and hasattr(owner, "in_step"):  # this.node.owner: see the step's unsaved tasks too
+            return owner.in_step(step)
         if callable(owner):
             return owner(process)
         return owner
@@ -273,12 +286,31 @@ class HumanTask(PermissionMixin, Task):
 
     def activate(self, step, previous, token, task=None):
         task = self.make_task(step, previous, token, task, owner_permission=self.owner_permission)
-        owner = self.resolve_owner(step.process)
+        activation = self.activation_class(step, task)
+        self.assign_owner(activation)
+        return activation
+
+    def assign_owner(self, activation):
+        """Give the task to its ``.Assign(...)`` owner, if any.
+
+        A callable that raises (say, a lookup that finds nobody) is the flow's
+        error, not the person's who led here: the task is saved in ERROR with the
+        traceback, the step is kept, and ``retry`` asks the callable again.
+        """
+        if self._assign is None:
+            return
+        step, task = activation.step, activation.task
+        if callable(self._assign):
+            try:
+                with transaction.atomic(using=step.using):
+                    owner = self.resolve_owner(activation.process, step)
+            except Exception as exc:
+                activation.fail(exc)
+                return
+        else:
+            owner = self._assign
         if owner is not None:
-            task.owner = owner
-            task.status = TaskStatus.ASSIGNED
-            task.started = timezone.now()
-        return self.activation_class(step, task)
+            step.update_task(task, (task.status,), status=TaskStatus.ASSIGNED, owner=owner, started=timezone.now())
 
     def can_execute(self, user, task):
         return user.is_authenticated and task.owner_id == user.pk and task.status in (

@@ -7,7 +7,8 @@ import secrets
 from django.utils.translation import gettext as _
 
 from ..exceptions import FlowRuntimeError
-from ..status import ACTIVE_TASK_STATUSES, TaskStatus
+from ..activation import refresh_error_status
+from ..status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
 from .base import Edge, Gateway, Node
 
 __all__ = ["If", "Switch", "Split", "Join"]
@@ -231,6 +232,8 @@ class Join(Gateway):
         activation = self.activation_class(step, join_task)
         if not self.wait_all:
             step.cancel_active(f"{group}.", exclude=[join_task])
+            if step.process.status == ProcessStatus.ERROR:  # a canceled branch may have been the failed one
+                refresh_error_status(step)
         elif step.count_active(f"{group}.", exclude=[join_task]):
             return activation
         activation.finish()

@@ -13,12 +13,12 @@ from functools import cached_property
 
 from django.core.paginator import Paginator
 from django.db import connections, router
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView, TemplateView
 
 from ..conf import viewflow_settings
-from ..status import TaskStatus
+from ..status import ProcessStatus, TaskStatus
 from .mixins import SiteLoginRequiredMixin
 
 __all__ = [
@@ -53,11 +53,35 @@ class FlowListView(SiteViewMixin, TemplateView):
     template_name = "viewflow/flow_list.html"
 
     def get_context_data(self, **kwargs):
+        from ..models import Process, Task
+
         user = self.request.user
+        visible = self.visible_flows()
+        # two grouped queries, whatever the number of flows and rows
+        active = dict(
+            Process.objects.filter(flow_class__in=visible, status__in=(ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR))
+            .values_list("flow_class")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        mine = dict(
+            Task.objects.filter(inbox_filter(user) | queue_filter(user), process__flow_class__in=visible)
+            .values_list("process__flow_class")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
         flows = []
-        for flow_class in self.visible_flows():
+        for flow_class in visible:
             starts = [node for node in flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)]
-            flows.append({"flow_class": flow_class, "meta": flow_class._meta, "start_nodes": starts})
+            flows.append(
+                {
+                    "flow_class": flow_class,
+                    "meta": flow_class._meta,
+                    "start_nodes": starts,
+                    "active": active.get(flow_class, 0),
+                    "my_tasks": mine.get(flow_class, 0),
+                }
+            )
         return super().get_context_data(flows=flows, **kwargs)
 
 

@@ -64,12 +64,21 @@ class FlowViewMixin(SiteLoginRequiredMixin):
         return self.kwargs.get("flow_task")
 
     def get_template_names(self):
-        """Most specific first: ``viewflow/<flow>/<node>.html``, then the flow's, then the generic one."""
+        """Most specific first: the node's, then the flow's, then the generic one.
+
+        A task or start page looks for ``<app>/<flow>/<node>.html``,
+        ``viewflow/<flow>/<node>.html``, ``viewflow/<flow>/task.html`` (or
+        ``start.html``), ``viewflow/task.html``; another page of a task (detail,
+        assign...) for ``<app>/<flow>/<node>_<page>.html``, ``viewflow/<flow>/<node>_<page>.html``,
+        ``viewflow/<flow>/<page>.html``, ``viewflow/<page>.html``.
+        """
         label = self.flow_class._meta.flow_label
         app = self.flow_class._meta.app_label
         names = []
         if self.flow_task is not None:
-            names += [f"{app}/{label}/{self.flow_task.name}.html", f"viewflow/{label}/{self.flow_task.name}.html"]
+            own = self.template_suffix in ("task", "start")
+            node = self.flow_task.name if own else f"{self.flow_task.name}_{self.template_suffix}"
+            names += [f"{app}/{label}/{node}.html", f"viewflow/{label}/{node}.html"]
         names += [f"viewflow/{label}/{self.template_suffix}.html", f"viewflow/{self.template_suffix}.html"]
         if getattr(self, "template_name", None):
             names.insert(0, self.template_name)
@@ -96,6 +105,7 @@ class StartViewMixin(FlowViewMixin):
             raise PermissionDenied(_("You may not start this process."))
         if request.method == "POST":
             with self.flow_task.start() as activation:
+                activation.task.owner = request.user  # who started it (``this.start.owner``)
                 self.activation = activation
                 return super().dispatch(request, *args, **kwargs)
         self.activation = self.flow_task.new_activation()
@@ -113,6 +123,8 @@ class StartViewMixin(FlowViewMixin):
     def activation_done(self, form, *formsets):
         """Create the process from the valid form (and formsets), then run the flow on."""
         activation = self.activation
+        if activation.task.owner_id is None:  # the history shows who started the process
+            activation.task.owner = self.request.user
         is_model_form = isinstance(form, BaseModelForm)
         if is_model_form:
             form.save(commit=False)
@@ -212,8 +224,14 @@ class TaskViewMixin(FlowViewMixin):
     def form_valid(self, form, *formsets):
         self.activation_done(form, *formsets)
         self.object = self.activation.process
-        messages.success(self.request, _("%(task)s is done.") % {"task": self.activation.task.flow_task.task_title})
-        return HttpResponseRedirect(self.get_success_url())
+        url = self.get_success_url()
+        done = {"task": self.activation.task.flow_task.task_title, "process": self.activation.process}
+        if url == reverse("viewflow:inbox"):
+            message = _("%(task)s is done. Nothing more for you in %(process)s: here is your inbox.") % done
+        else:
+            message = _("%(task)s is done. Here is your next task in %(process)s.") % done
+        messages.success(self.request, message)
+        return HttpResponseRedirect(url)
 
     def forms_valid(self, form, inlines):
         """django-extra-views' hook for a valid form with inline formsets."""

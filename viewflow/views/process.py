@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
-from ..chart import process_states, render_svg
+from ..chart import process_states, render_svg, taken_edges
 from ..conf import viewflow_settings
 from ..exceptions import FlowRuntimeError
 from ..models import Process
@@ -144,7 +144,7 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
         return super().get_context_data(
             tasks=tasks,
             active_tasks=active,
-            chart=render_svg(self.flow_class, process_states(tasks)),
+            chart=render_svg(self.flow_class, process_states(tasks), taken_edges(tasks)),
             can_manage=self.flow_class.can_manage(user),
             **kwargs,
         )
@@ -157,7 +157,10 @@ class FlowChartView(FlowPermissionMixin, View):
         states = None
         if "process_pk" in kwargs:
             process = self.get_process()
-            states = process_states(self.flow_class.task_cls._default_manager.filter(process_id=process.pk))
+            tasks = list(self.flow_class.task_cls._default_manager.filter(process_id=process.pk))
+            return HttpResponse(
+                render_svg(self.flow_class, process_states(tasks), taken_edges(tasks)), content_type="image/svg+xml"
+            )
         return HttpResponse(render_svg(self.flow_class, states), content_type="image/svg+xml")
 
 

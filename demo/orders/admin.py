@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from viewflow.admin import ProcessAdmin
+
+from .models import OrderLine, OrderProcess
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+
+
+@admin.register(OrderProcess)
+class OrderAdmin(ProcessAdmin):
+    list_display = ("id", "customer", "status", "carrier", "tracking_number", "created")
+    search_fields = ("=id", "customer", "tracking_number")
+    inlines = (OrderLineInline, *ProcessAdmin.inlines)

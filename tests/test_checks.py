@@ -1,0 +1,148 @@
+"""System checks: each broken flow is reported by check id and node name.
+
+The broken flows are declared inside the tests, so they are not part of the
+project: ``manage.py check`` (``check_flows``) leaves them out.
+"""
+
+import pytest
+from django.core.management import call_command
+
+from tests.testapp.models import SampleProcess
+from viewflow import flow
+from viewflow.base import Flow, all_flows, this
+from viewflow.checks import check_flow, check_flows
+from viewflow.site import viewsite
+
+
+def errors_of(flow_class):
+    return {error.id: error for error in check_flow(flow_class)}
+
+
+def assert_reported(flow_class, check_id, node_name):
+    """``check_id`` is reported with a message naming ``Flow.node`` (or the flow) and a hint."""
+    where = f"{flow_class.__qualname__}.{node_name}:" if node_name else f"{flow_class.__qualname__}:"
+    found = [error for error in check_flow(flow_class) if error.id == check_id and where in error.msg]
+    assert found, [str(error) for error in check_flow(flow_class)]
+    assert found[0].hint and found[0].obj is flow_class
+    return errors_of(flow_class)
+
+
+def test_e001_dangling_reference():
+    class DanglingFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.approve)
+        approve = flow.View().Permission(auto_create=True).Next(this.aprove_again)
+        done = flow.Handler(this.no_such_method).Next("end")
+        end = flow.End()
+
+    assert_reported(DanglingFlow, "viewflow.E001", "approve")
+    assert_reported(DanglingFlow, "viewflow.E001", "done")
+    messages = sorted(e.msg for e in check_flow(DanglingFlow) if e.id == "viewflow.E001")
+    assert "'aprove_again'" in messages[0] and "'no_such_method'" in messages[1]
+
+
+def test_e002_unreachable_node():
+    class UnreachableFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.end)
+        orphan = flow.Handler(lambda activation: None).Next(this.end)
+        end = flow.End()
+
+    errors = assert_reported(UnreachableFlow, "viewflow.E002", "orphan")
+    assert set(errors) == {"viewflow.E002"}
+
+
+def test_e003_no_end():
+    class EndlessFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.work)
+        work = flow.View().Permission(auto_create=True)
+
+    assert_reported(EndlessFlow, "viewflow.E003", None)
+
+
+def test_e004_if_without_both_branches():
+    class HalfIfFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.check)
+        check = flow.If(cond=lambda process: True).OnTrue(this.end)
+        end = flow.End()
+
+    errors = assert_reported(HalfIfFlow, "viewflow.E004", "check")
+    assert set(errors) == {"viewflow.E004"}
+
+
+def test_e005_join_without_split():
+    class LonelyJoinFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.join)
+        join = flow.Join().Next(this.end)
+        end = flow.End()
+
+    errors = assert_reported(LonelyJoinFlow, "viewflow.E005", "join")
+    assert set(errors) == {"viewflow.E005"}
+
+
+def test_e006_view_nobody_may_execute():
+    class NobodyFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.approve)
+        approve = flow.View().Next(this.end)
+        end = flow.End()
+
+    errors = assert_reported(NobodyFlow, "viewflow.E006", "approve")
+    assert set(errors) == {"viewflow.E006"}
+
+
+def test_e007_no_start():
+    class HeadlessFlow(Flow):
+        process_cls = SampleProcess
+        approve = flow.View().Permission(auto_create=True).Next(this.end)
+        end = flow.End()
+
+    assert_reported(HeadlessFlow, "viewflow.E007", None)
+
+
+def test_e008_node_leads_nowhere():
+    class DeadEndFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.split)
+        split = flow.Split().Always(this.work).Always(this.end)
+        work = flow.Handler(lambda activation: None)
+        end = flow.End()
+
+    errors = assert_reported(DeadEndFlow, "viewflow.E008", "work")
+    assert set(errors) == {"viewflow.E008"}
+
+
+def test_a_sound_flow_has_no_errors():
+    class SoundFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.split)
+        split = flow.Split().Always(this.a).Always(this.b)
+        a = flow.View().Permission(auto_create=True).Next(this.join)
+        b = flow.Handler(lambda activation: None).Next(this.join)
+        join = flow.Join().Next(this.check)
+        check = flow.If(cond=lambda process: True).OnTrue(this.end).OnFalse(this.end)
+        end = flow.End()
+
+    assert check_flow(SoundFlow) == []
+
+
+@pytest.mark.django_db
+def test_project_checks_ignore_flows_declared_outside_installed_apps():
+    class BrokenLocalFlow(Flow):
+        process_cls = SampleProcess
+        approve = flow.View()
+
+    assert check_flow(BrokenLocalFlow)  # broken...
+    assert BrokenLocalFlow not in all_flows()  # ...but not part of the project
+    assert check_flows() == []  # every flow of the test apps and the demo is sound
+    call_command("check")  # raises SystemCheckError on any error
+
+    viewsite.register(BrokenLocalFlow)  # registering a flow makes it the project's
+    try:
+        assert BrokenLocalFlow in all_flows()
+        assert {e.id for e in check_flows()} >= {"viewflow.E003", "viewflow.E006", "viewflow.E007"}
+    finally:
+        viewsite.unregister(BrokenLocalFlow)

@@ -1,0 +1,328 @@
+"""The site's pages: lists, process and task pages, redirects, overrides, layouts, queries per page."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from helloworld.flows import HelloWorldFlow
+from helloworld.models import HelloWorldProcess
+
+from viewflow.models import Task
+from viewflow.site import viewsite
+from viewflow.status import ProcessStatus, TaskStatus
+
+from .testapp.models import SampleLine, SampleProcess
+from .testapp.site_flows import SiteOrderFlow
+
+APPROVE = "helloworld.can_approve_helloworldprocess"
+VIEW = "helloworld.view_helloworldprocess"
+
+
+@pytest.fixture
+def approver(user_factory):
+    return user_factory("approver", APPROVE, VIEW)
+
+
+@pytest.fixture
+def clerk(user_factory):
+    return user_factory("clerk", "testapp.add_sampleprocess", "testapp.change_sampleprocess", "testapp.view_sampleprocess")
+
+
+def make_processes(count, **task_fields):
+    """``count`` Hello World processes, each with one approve task of ``task_fields``."""
+    processes = []
+    for i in range(count):
+        process = HelloWorldProcess.objects.create(flow_class=HelloWorldFlow, status=ProcessStatus.STARTED, text=f"p{i}")
+        Task.objects.create(
+            process=process,
+            flow_task=HelloWorldFlow.approve,
+            flow_task_type="HUMAN",
+            owner_permission=APPROVE,
+            **task_fields,
+        )
+        processes.append(process)
+    return processes
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured), response.content.decode()
+
+
+# -- a constant number of queries per page, whatever the rows -------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url, task_fields",
+    [
+        ("/flows/inbox/", {"status": TaskStatus.ASSIGNED, "owner": "approver"}),
+        ("/flows/queue/", {"status": TaskStatus.NEW}),
+        ("/flows/archive/", {"status": TaskStatus.DONE, "owner": "approver", "finished": "now"}),
+        ("/flows/helloworld/", {"status": TaskStatus.NEW}),
+    ],
+    ids=["inbox", "queue", "archive", "process-list"],
+)
+def test_list_pages_cost_the_same_queries_for_1_and_50_rows(url, task_fields, approver, client_for, settings):
+    settings.VIEWFLOW = {"PAGE_SIZE": 50}
+    fields = {
+        key: approver if value == "approver" else timezone.now() if value == "now" else value
+        for key, value in task_fields.items()
+    }
+    client = client_for(approver)
+    make_processes(1, **fields)
+    one, page = queries_for(client, url)
+    assert len(re.findall(r"<tr>\s*<td>", page)) == 1
+    make_processes(49, **fields)
+    fifty, page = queries_for(client, url)
+    rows = len(re.findall(r"<tr>\s*<td>", page))
+    assert rows == 50, f"{url} shows {rows} rows"
+    assert one == fifty, f"{url}: {one} queries for 1 row, {fifty} for 50"
+    print(f"{url}: {fifty} queries for 1 and for 50 rows")
+
+
+@pytest.mark.django_db
+def test_process_detail_costs_the_same_queries_for_1_and_50_tasks(approver, client_for):
+    (process,) = make_processes(1, status=TaskStatus.ASSIGNED, owner=approver)
+    client = client_for(approver)
+    url = f"/flows/helloworld/{process.pk}/"
+    one, _page = queries_for(client, url)
+    previous = process.task_set.get()
+    for _i in range(49):
+        task = Task.objects.create(
+            process=process,
+            flow_task=HelloWorldFlow.approve,
+            flow_task_type="HUMAN",
+            owner=approver,
+            status=TaskStatus.DONE,
+            finished=timezone.now(),
+        )
+        task.previous.add(previous)
+        previous = task
+    fifty, page = queries_for(client, url)
+    assert page.count("<td>approver</td>") == 50
+    assert one == fifty, f"process detail: {one} queries for 1 task, {fifty} for 50"
+    print(f"{url}: {fifty} queries for 1 and for 50 tasks")
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_lists_are_paginated_and_keep_their_filters(approver, client_for, settings):
+    settings.VIEWFLOW = {"PAGE_SIZE": 3}
+    make_processes(7, status=TaskStatus.NEW)
+    client = client_for(approver)
+    page = client.get("/flows/queue/").content.decode()
+    assert "Page 1 of 3" in page and "?page=2" in page
+    assert client.get("/flows/queue/?page=3").content.decode().count("/assign/") == 1
+    page = client.get("/flows/helloworld/?status=STARTED&page=2").content.decode()
+    assert "Page 2 of 3" in page and "status=STARTED&amp;page=3" in page
+
+
+@pytest.mark.django_db
+def test_process_list_filters_by_status_and_searches_text_or_number(approver, client_for):
+    first, second, third = make_processes(3, status=TaskStatus.NEW)
+    HelloWorldProcess.objects.filter(pk=third.pk).update(status=ProcessStatus.DONE, text="a special request")
+    client = client_for(approver)
+
+    def shown(query):
+        page = client.get(f"/flows/helloworld/{query}").content.decode()
+        return {int(pk) for pk in re.findall(r'href="/flows/helloworld/(\d+)/"', page)}
+
+    assert shown("") == {first.pk, second.pk, third.pk}
+    assert shown("?status=DONE") == {third.pk}
+    assert shown("?status=STARTED") == {first.pk, second.pk}
+    assert shown("?q=special") == {third.pk}
+    assert shown(f"?q={second.pk}") == {second.pk}
+    assert shown("?q=special&status=STARTED") == set()
+    page = client.get("/flows/helloworld/").content.decode()
+    # the status pills count what each filter would show
+    assert re.search(r"Started <span[^>]*>2</span>", page) and re.search(r"Done <span[^>]*>1</span>", page)
+
+
+@pytest.mark.django_db
+def test_lists_show_only_what_the_user_may_see(approver, user_factory, client_for):
+    make_processes(2, status=TaskStatus.NEW)
+    stranger = client_for(user_factory("stranger"))
+    assert "/assign/" not in stranger.get("/flows/queue/").content.decode()
+    assert stranger.get("/flows/helloworld/").status_code == 403
+    assert client_for(approver).get("/flows/queue/").content.decode().count("/assign/") == 2
+    # the navigation counts
+    page = client_for(approver).get("/flows/").content.decode()
+    assert re.search(r'data-count="queue">2<', page) and re.search(r'data-count="inbox">0<', page)
+
+
+# -- a whole flow through the pages: layout, inline formset, next task, overrides ----------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_with_inline_lines_then_next_tasks_then_inbox(clerk, client_for):
+    client = client_for(clerk)
+    page = client.get("/flows/siteorder/start/").content.decode()
+    assert 'name="lines-TOTAL_FORMS"' in page and 'name="lines-0-name"' in page
+    assert '<legend class="vf-legend">Lines</legend>' in page
+
+    data = {
+        "text": "Two lines",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+        "lines-0-name": "bolts",
+        "lines-0-quantity": "",  # invalid: the whole page comes back, nothing is saved
+    }
+    response = client.post("/flows/siteorder/start/", data)
+    assert response.status_code == 200 and "is-invalid" in response.content.decode()
+    assert not SampleProcess.objects.filter(text="Two lines").exists()
+
+    data.update({"lines-0-quantity": "3", "lines-1-name": "nuts", "lines-1-quantity": "5"})
+    response = client.post("/flows/siteorder/start/", data)
+    process = SampleProcess.objects.get(text="Two lines")
+    assert sorted(SampleLine.objects.filter(process=process).values_list("name", "quantity")) == [
+        ("bolts", 3),
+        ("nuts", 5),
+    ]
+    start = process.task_set.get(flow_task=SiteOrderFlow.start)
+    assert start.owner == clerk  # the history says who started it
+    fill = process.task_set.get(flow_task=SiteOrderFlow.fill)
+    # the clerk may claim the next task: they are taken straight to it
+    assert response["Location"] == f"/flows/siteorder/{process.pk}/fill/{fill.pk}/assign/"
+    response = client.post(response["Location"])
+    fill_url = f"/flows/siteorder/{process.pk}/fill/{fill.pk}/"
+    assert response["Location"] == fill_url
+
+    page = client.get(fill_url).content.decode()
+    # the layout: a fieldset with a row of an 8- and a 4-column cell, the checkbox after it
+    assert '<legend class="vf-legend">Order</legend>' in page
+    assert re.search(r'col-md-8">\s*<div class="mb-3 vf-field">\s*<label[^>]*for="id_text"', page)
+    assert re.search(r'col-md-4">\s*<div class="mb-3 vf-field">\s*<label[^>]*for="id_count"', page)
+    assert page.index('id="id_count"') < page.index('id="id_approved"')
+    assert 'id="flow-override"' in page  # viewflow/siteorder/task.html
+
+    response = client.post(fill_url, {"text": "Two lines", "count": "2", "approved": "on"})
+    check = process.task_set.get(flow_task=SiteOrderFlow.check)
+    assert response["Location"] == f"/flows/siteorder/{process.pk}/check/{check.pk}/"
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("next task" in m for m in messages), messages
+
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="app-node-override"' in page and "flow-node-override" not in page and "flow-override" not in page
+    response = client.post(response["Location"], {})
+    assert response["Location"] == "/flows/inbox/"
+    inbox = client.get("/flows/inbox/").content.decode()
+    assert "is done. Nothing more for you" in inbox
+
+    process.refresh_from_db()
+    assert process.status == ProcessStatus.DONE and process.count == 2 and process.approved
+    detail = client.get(f"/flows/siteorder/{process.pk}/").content.decode()
+    assert 'id="flow-process-override"' in detail
+    assert detail.count("<td>clerk</td>") == 3  # start, fill and check: who did what
+
+
+@pytest.mark.django_db
+def test_task_detail_and_actions_do_not_use_the_node_task_template(clerk, client_for):
+    client = client_for(clerk)
+    with SiteOrderFlow.start.start() as activation:
+        activation.task.owner = clerk
+        activation.process.text = "x"
+        process = activation.done()
+    fill = process.task_set.get(flow_task=SiteOrderFlow.fill)
+    page = client.get(f"/flows/siteorder/{process.pk}/fill/{fill.pk}/detail/").content.decode()
+    assert "flow-override" not in page and "Claim" in page
+    assert client.get(f"/flows/siteorder/{process.pk}/fill/{fill.pk}/assign/").status_code == 200
+
+
+# -- the layout language on its own ---------------------------------------------------------
+
+
+def test_layout_renders_rows_columns_fieldsets_spans_and_leftover_fields():
+    from django import forms
+
+    from viewflow.site import Column, Fieldset, Layout, Row, Span, Span3, Span9
+
+    class AddressForm(forms.Form):
+        name = forms.CharField()
+        street = forms.CharField()
+        zip = forms.CharField(help_text="Five digits")
+        city = forms.CharField()
+        note = forms.CharField(required=False)
+        agree = forms.BooleanField()
+
+    layout = Layout(
+        Row("name"),
+        Fieldset("Address", Row(Span9("street"), Span3("zip")), Row(Column("city"))),
+        "agree",
+    )
+    form = AddressForm(data={"name": "n", "street": "s", "zip": "", "city": "c"})
+    form.is_valid()
+    html = str(layout.render_form(form))
+    assert html.index('id="id_name"') < html.index("<legend") < html.index('id="id_street"')
+    assert re.search(r'col-12 col-md-9">\s*<div class="mb-3 vf-field">\s*<label[^>]*for="id_street"', html)
+    assert re.search(r'col-12 col-md-3">\s*<div class="mb-3 vf-field">\s*<label[^>]*for="id_zip"', html)
+    assert '<div class="col-12 col-md"><div class="vf-column">' in html
+    # bootstrap classes, errors marked, help linked
+    assert re.search(r'<input[^>]*class="form-control is-invalid"[^>]*id="id_zip"', html)
+    assert 'aria-describedby="id_zip_helptext"' in html and "This field is required." in html
+    assert re.search(r'<input[^>]*type="checkbox"[^>]*class="form-check-input is-invalid"', html)
+    # a field the layout forgot is still rendered, after the layout
+    assert html.index('id="id_agree"') < html.index('id="id_note"')
+    assert list(layout.field_names()) == ["name", "street", "zip", "city", "agree"]
+    with pytest.raises(KeyError, match="nope"):
+        Layout("nope").render_form(form)
+    with pytest.raises(ValueError):
+        Span(13, "x")
+
+
+# -- template tags --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_flowurl_and_flow_perms_tags(approver):
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    (process,) = make_processes(1, status=TaskStatus.NEW)
+    task = process.task_set.get()
+    template = Template(
+        "{% load viewflow %}{% flowurl flow_class %}|{% flowurl flow_class 'start' %}|{% flowurl process %}|"
+        "{% flowurl process 'cancel' %}|{% flowurl task %}|{% flowurl task 'assign' %}|{% flowurl task 'process' %}|"
+        "{% flow_perms user task as perms %}{% if 'assign' in perms %}may claim{% endif %}"
+        "{% if 'execute' in perms %}may do{% endif %}"
+    )
+    request = RequestFactory().get("/")
+    request.user = approver
+    out = template.render(
+        Context({"flow_class": HelloWorldFlow, "process": process, "task": task, "user": approver, "request": request})
+    )
+    base = f"/flows/helloworld/{process.pk}/"
+    assert out.split("|") == [
+        "/flows/helloworld/",
+        "/flows/helloworld/start/",
+        base,
+        f"{base}cancel/",
+        f"{base}approve/{task.pk}/",
+        f"{base}approve/{task.pk}/assign/",
+        base,
+        "may claim",
+    ]
+
+
+def test_registered_flows_include_the_site_test_flow():
+    assert viewsite.get_flow("siteorder") is SiteOrderFlow
+
+
+
+@pytest.mark.django_db
+def test_flow_list_counts_running_processes_and_my_tasks(approver, user_factory, client_for):
+    make_processes(2, status=TaskStatus.NEW)
+    make_processes(1, status=TaskStatus.ASSIGNED, owner=approver)
+    page = client_for(approver).get("/flows/").content.decode()
+    assert "3 processes running" in page and "3 tasks for you" in page
+    watcher = client_for(user_factory("watcher", VIEW))
+    page = watcher.get("/flows/").content.decode()
+    assert "3 processes running" in page and "for you" not in page

@@ -1,0 +1,160 @@
+"""Split and Join: tokens, conditional, nested and dynamic splits, joins that fire exactly once."""
+
+import pytest
+
+from tests.testapp.flows import (
+    CustomSplitFlow,
+    DynamicSplitFlow,
+    EndCancelsFlow,
+    FastFirstWinsFlow,
+    FirstWinsFlow,
+    HumanSplitFlow,
+    NestedSplitFlow,
+    SplitFlow,
+)
+from tests.utils import do_task, fresh, statuses, task_of, tasks_of
+from viewflow.models import Task
+from viewflow.status import ProcessStatus, TaskStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def worker(user_factory):
+    return user_factory("worker", superuser=True)
+
+
+def test_conditional_split_starts_only_branches_whose_condition_holds():
+    process = fresh(SplitFlow.start.run(text="a"))
+    assert process.status == ProcessStatus.DONE
+    assert sorted(process.items[:2]) == ["a", "c"] and process.items[2:] == ["after"]
+    assert statuses(process, SplitFlow.b) == []  # never started, so the Join did not wait for it
+    assert statuses(process, SplitFlow.join) == [TaskStatus.DONE]
+
+
+def test_split_with_every_branch_joins_once_and_links_all_arrivals():
+    process = fresh(SplitFlow.start.run(text="a b"))
+    assert sorted(process.items[:3]) == ["a", "b", "c"] and process.items[3:] == ["after"]
+    join = task_of(process, SplitFlow.join)
+    assert sorted(t.flow_task.name for t in join.previous.all()) == ["a", "b", "c"]
+    # branch tokens are the split's group plus a branch number; the join carries the group
+    branches = Task.objects.filter(process_id=process.pk, flow_task__in=[SplitFlow.a, SplitFlow.b, SplitFlow.c])
+    assert {t.token.rpartition(".")[0] for t in branches} == {join.token}
+    assert join.token.startswith("start/")
+    assert task_of(process, SplitFlow.after).token == "start"
+
+
+def test_nested_splits_join_inner_then_outer(worker):
+    process = fresh(NestedSplitFlow.start.run())
+    # the inner split ran to its join at once; the outer join waits for the person's branch x
+    assert sorted(process.items) == ["after_inner", "y", "z"]
+    assert statuses(process, NestedSplitFlow.inner_join) == [TaskStatus.DONE]
+    assert statuses(process, NestedSplitFlow.outer_join) == [TaskStatus.STARTED]
+    assert process.status == ProcessStatus.STARTED
+
+    do_task(task_of(process, NestedSplitFlow.x), worker)
+    process = fresh(process)
+    assert process.status == ProcessStatus.DONE
+    assert process.items[-1] == "after"
+    assert statuses(process, NestedSplitFlow.outer_join) == [TaskStatus.DONE]
+    assert statuses(process, NestedSplitFlow.end) == [TaskStatus.DONE]
+    inner = task_of(process, NestedSplitFlow.inner_join)
+    outer = task_of(process, NestedSplitFlow.outer_join)
+    assert inner.token.startswith(outer.token + ".")  # the inner group lives inside an outer branch
+
+
+@pytest.mark.parametrize("items", [[], ["one"], ["a", "b", "c", "d", "e"]])
+def test_dynamic_split_starts_one_branch_per_item(items):
+    process = fresh(DynamicSplitFlow.start.run(items=items))
+    assert process.status == ProcessStatus.DONE
+    branch_tasks = Task.objects.filter(process_id=process.pk, flow_task=DynamicSplitFlow.each)
+    assert sorted(t.data["item"] for t in branch_tasks) == sorted(items)
+    # process.items is both the source and where each branch records its item
+    assert process.items[: len(items)] == items
+    assert sorted(process.items[len(items) : -1]) == sorted(items)
+    assert process.items[-1] == "after"
+    assert statuses(process, DynamicSplitFlow.join) == [TaskStatus.DONE]  # fired exactly once
+    assert statuses(process, DynamicSplitFlow.after) == [TaskStatus.DONE]
+
+
+def test_join_waits_for_branches_done_in_later_steps(worker):
+    process = HumanSplitFlow.start.run()
+    assert statuses(process, HumanSplitFlow.review_a) == [TaskStatus.NEW]
+    assert statuses(process, HumanSplitFlow.review_b) == [TaskStatus.NEW]
+    assert statuses(process, HumanSplitFlow.join) == []
+
+    do_task(task_of(process, HumanSplitFlow.review_b), worker)
+    assert statuses(process, HumanSplitFlow.join) == [TaskStatus.STARTED]
+    assert fresh(process).items == []
+
+    do_task(task_of(process, HumanSplitFlow.review_a), worker)
+    process = fresh(process)
+    assert statuses(process, HumanSplitFlow.join) == [TaskStatus.DONE]
+    assert process.items == ["after"] and process.status == ProcessStatus.DONE
+    join = task_of(process, HumanSplitFlow.join)
+    assert sorted(t.flow_task.name for t in join.previous.all()) == ["review_a", "review_b"]
+
+
+def test_join_any_continues_on_first_arrival_and_cancels_the_rest(worker):
+    process = FirstWinsFlow.start.run()
+    do_task(task_of(process, FirstWinsFlow.second), worker)
+    process = fresh(process)
+    assert statuses(process, FirstWinsFlow.first) == [TaskStatus.CANCELED]
+    assert statuses(process, FirstWinsFlow.join) == [TaskStatus.DONE]
+    assert process.items == ["after"]
+    assert statuses(process, FirstWinsFlow.wait) == [TaskStatus.NEW]
+    assert task_of(process, FirstWinsFlow.wait).token == "start"
+
+
+def test_join_any_reached_in_the_split_step_skips_the_other_branch():
+    process = fresh(FastFirstWinsFlow.start.run())
+    assert process.status == ProcessStatus.DONE and process.items == ["fast"]
+    assert statuses(process, FastFirstWinsFlow.slow) == [TaskStatus.CANCELED]
+    assert statuses(process, FastFirstWinsFlow.join) == [TaskStatus.DONE]
+    assert statuses(process, FastFirstWinsFlow.end) == [TaskStatus.DONE]
+
+
+def test_end_cancels_tasks_still_active(worker):
+    process = EndCancelsFlow.start.run()
+    do_task(task_of(process, EndCancelsFlow.left), worker)
+    process = fresh(process)
+    assert process.status == ProcessStatus.DONE and process.finished is not None
+    assert statuses(process, EndCancelsFlow.right) == [TaskStatus.CANCELED]
+    assert statuses(process, EndCancelsFlow.end) == [TaskStatus.DONE]
+
+
+def test_custom_dynamic_split_node(worker):
+    process = CustomSplitFlow.start.run(items=["x", "y", "z"])
+    reviews = list(Task.objects.filter(process_id=process.pk, flow_task=CustomSplitFlow.review).order_by("pk"))
+    assert [t.data["item"] for t in reviews] == ["x", "y", "z"]
+    assert all(t.status == TaskStatus.NEW and t.previous.get().flow_task is CustomSplitFlow.fan_out for t in reviews)
+    for task in reviews[:2]:
+        do_task(task, worker)
+    assert statuses(process, CustomSplitFlow.join) == [TaskStatus.STARTED]
+    do_task(reviews[2], worker)
+    process = fresh(process)
+    assert process.status == ProcessStatus.DONE and process.items == ["x", "y", "z", "after"]
+    assert statuses(process, CustomSplitFlow.join) == [TaskStatus.DONE]
+
+
+def test_custom_dynamic_split_of_nothing_joins_at_once():
+    process = fresh(CustomSplitFlow.start.run(items=[]))
+    assert process.status == ProcessStatus.DONE
+    assert tasks_of(process) == [
+        ("start", "DONE"),
+        ("fan_out", "DONE"),
+        ("join", "DONE"),
+        ("after", "DONE"),
+        ("end", "DONE"),
+    ]
+
+
+def test_human_split_costs_a_fixed_number_of_queries(worker, django_assert_max_num_queries):
+    """A person finishing a branch does not cost a query per sibling branch."""
+    process = CustomSplitFlow.start.run(items=list(range(20)))
+    task = Task.objects.filter(process_id=process.pk, flow_task=CustomSplitFlow.review).first()
+    with task.activation() as activation:
+        activation.assign(worker)
+    with django_assert_max_num_queries(12):
+        with task.activation() as activation:
+            activation.done()
