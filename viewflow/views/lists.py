@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections, router
 from django.db.models import Count, Q
@@ -115,13 +116,19 @@ def _node_permissions():
     }
 
 
-def capped_counts(querysets, cap=COUNT_CAP):
+def capped_counts(querysets, cap=None):
     """``{name: (count, more)}`` for ``{name: queryset}``, each counted up to ``cap`` rows, in one statement."""
     from ..models import Task
 
+    cap = COUNT_CAP if cap is None else cap
+
     parts, params = [], []
     for queryset in querysets.values():
-        sql, sql_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        try:
+            sql, sql_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # a filter that cannot match, e.g. no permission at all
+            parts.append("0")
+            continue
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped)")
         params.extend(sql_params)
     if not parts:
@@ -161,6 +168,15 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self):
         return self._count
+
+    def page(self, number):
+        """The page; when the list goes on past the count, the page is not cut at the count."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if not self.more and top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(self.object_list[bottom:top], number, self)
 
 
 def archive_filter(user):
