@@ -31,6 +31,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "tests.testapp.backends.SampleObjectBackend",  # object permissions for .Permission(obj=...)
+]
+
 ROOT_URLCONF = "tests.urls"
 TEMPLATES = [
     {

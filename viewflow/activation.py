@@ -40,6 +40,7 @@ __all__ = [
     "run_step",
     "start_step",
     "cancel_process",
+    "close_branch",
 ]
 
 
@@ -53,6 +54,7 @@ class Step:
         self._links = []  # (task, previous task) pairs not yet written
         self.split_groups = set()  # token groups whose split ran in this step
         self.using = router.db_for_write(Task)
+        self._signals = []  # (signal, kwargs) sent in this order once the step commits
 
     # -- tasks ---------------------------------------------------------------
 
@@ -67,11 +69,13 @@ class Step:
         )
         self.tasks.append(task)
         self._links.extend((task, prev) for prev in previous)
+        self.emit(signals.task_started, process=self.process, task=task)
         return task
 
     def discard(self, task):
         """Forget an unsaved task; return the tasks it was linked from."""
         self.tasks.remove(task)
+        self._signals = [(signal, kwargs) for signal, kwargs in self._signals if kwargs.get("task") is not task]
         previous = [prev for linked, prev in self._links if linked is task]
         self._links = [(linked, prev) for linked, prev in self._links if linked is not task]
         return previous
@@ -91,7 +95,11 @@ class Step:
                 task.save(using=self.using, force_insert=True)
 
     def flush(self):
-        """Write what the step still holds in memory: new tasks, then their links."""
+        """Write what the step still holds in memory: new tasks, then their links.
+
+        The signals emitted so far are handed to ``transaction.on_commit``: they
+        are sent once, in order, after the step commits, and never if it rolls back.
+        """
         if self.process is None or self.process.pk is None:
             return  # a start step whose process was never created: nothing to write
         self.insert(*self.tasks)
@@ -101,6 +109,15 @@ class Step:
                 [through(from_task_id=task.pk, to_task_id=prev.pk) for task, prev in self._links]
             )
             self._links = []
+        if self._signals:
+            pending, self._signals = self._signals, []
+            flow_class = self.flow_class
+
+            def send():
+                for signal, kwargs in pending:
+                    signal.send(sender=flow_class, **kwargs)
+
+            transaction.on_commit(send, using=self.using)
 
     def update_task(self, task, expected, **fields):
         """Conditionally update ``task``: only if its status is still one of ``expected``."""
@@ -142,6 +159,16 @@ class Step:
             if task.pk is not None and id(task) not in excluded and task.status in ACTIVE_TASK_STATUSES:
                 if token_prefix is None or task.token.startswith(token_prefix):
                     task.status, task.finished = TaskStatus.CANCELED, now
+
+    def has_active(self):
+        """Is any task of the process still active (new tasks of this step included)?"""
+        if any(task.pk is None and task.status in ACTIVE_TASK_STATUSES for task in self.tasks):
+            return True
+        return (
+            Task._base_manager.using(self.using)
+            .filter(process_id=self.process.pk, status__in=ACTIVE_TASK_STATUSES)
+            .exists()
+        )
 
     def count_active(self, token_prefix, exclude=()):
         """Count the active tasks of a token group (a Join's open branches)."""
@@ -188,11 +215,12 @@ class Step:
     # -- signals -------------------------------------------------------------
 
     def emit(self, signal, **kwargs):
-        """Send a signal once the step has committed (a rolled back step sends nothing)."""
-        flow_class = self.flow_class
-        transaction.on_commit(
-            lambda: signal.send(sender=flow_class, **kwargs), using=self.using
-        )
+        """Send ``signal`` once the step has committed (a rolled back step sends nothing).
+
+        Every task created in a step emits ``task_started`` (see :meth:`new_task`);
+        signals keep the order they were emitted in.
+        """
+        self._signals.append((signal, kwargs))
 
 
 def _task_label(task):
@@ -228,7 +256,28 @@ def start_step(flow_class, process):
 
 
 class Activation:
-    """Drive one task of one step; subclasses add the transitions a node allows."""
+    """Drive one task of one step; subclasses add the transitions a node allows.
+
+    The operations, and who may call them with ``by=user`` (``by=None`` is the
+    engine or trusted code, and skips the permission check):
+
+    ============ ======================================== =====================
+    operation    allowed when                              who (``by``)
+    ============ ======================================== =====================
+    assign       a person's task is NEW                    the user themselves if
+                                                           the node permits them,
+                                                           or a flow manager
+    unassign     ASSIGNED                                  its owner or a manager
+    reassign     NEW or ASSIGNED                           a manager
+    cancel       any active status (not a waiting Join)    a manager
+    undo         DONE, node allows it (``can_undo``), see  a manager
+                 :meth:`undo`
+    retry        ERROR                                     a manager
+    ============ ======================================== =====================
+
+    An operation the task's state does not allow raises :class:`FlowRuntimeError`
+    naming the task and its status; a user who may not do it gets ``PermissionDenied``.
+    """
 
     def __init__(self, step, task):
         self.step = step
@@ -241,6 +290,13 @@ class Activation:
         if self.task.status not in statuses:
             raise _illegal(self.task, action)
 
+    def require_running_process(self, action):
+        if self.process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
+            raise FlowRuntimeError(
+                _("%(task)s cannot be %(action)s: process #%(pk)s is %(status)s.")
+                % {"task": _task_label(self.task), "action": action, "pk": self.process.pk, "status": self.process.status}
+            )
+
     def check_permission(self, allowed, by, action):
         if by is not None and not allowed:
             from django.core.exceptions import PermissionDenied
@@ -249,6 +305,21 @@ class Activation:
                 _("%(user)s may not %(action)s %(task)s.")
                 % {"user": by, "action": action, "task": _task_label(self.task)}
             )
+
+    def _not_human(self, action):
+        return FlowRuntimeError(
+            _("%(task)s cannot be %(action)s: nobody does %(type)s tasks by hand.")
+            % {"task": _task_label(self.task), "action": action, "type": self.task.flow_task_type}
+        )
+
+    def assign(self, user, by=None):
+        raise self._not_human("assigned")
+
+    def unassign(self, by=None):
+        raise self._not_human("unassigned")
+
+    def reassign(self, user, by=None):
+        raise self._not_human("reassigned")
 
     def finish(self):
         """Mark the task DONE (conditionally) and send the flow on to the next nodes."""
@@ -264,55 +335,72 @@ class Activation:
         self.flow_task.activate_next(self)
 
     def cancel(self, by=None):
-        """Cancel this task (a manager's operation)."""
+        """Cancel this task (a manager's operation).
+
+        A canceled task no longer holds its branch open: when it was the last
+        open branch of its Split, the Join fires now (even if every branch was
+        canceled, as for a split that started no branch). When nothing is left
+        active in the process afterwards (the task was outside any split, or
+        its split has no Join), the process is canceled too: nothing could
+        move it on any more.
+        """
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "cancel")
         self.require(*ACTIVE_TASK_STATUSES, action="canceled")
+        if not self.flow_task.can_cancel:
+            raise FlowRuntimeError(
+                _("%(task)s cannot be canceled: it is %(status)s; cancel the branches it waits for instead.")
+                % {"task": _task_label(self.task), "status": self.task.status}
+            )
         self.step.update_task(
             self.task, (self.task.status,), status=TaskStatus.CANCELED, finished=timezone.now()
         )
-        _release_waiting_join(self.step, self.task)
-        _refresh_error_status(self.step)
-
-    def retry(self, by=None):
-        """Only tasks the engine runs can fail; others cannot be retried (a clear error, not a crash)."""
-        raise _illegal(self.task, "retried")
+        close_branch(self.step, self.task)
 
     def undo(self, by=None):
-        """Take back a DONE task whose successors nobody has touched yet, and reopen it."""
+        """Take back a DONE task and reopen it (ASSIGNED to its owner, or NEW in the queue).
+
+        Allowed only for nodes with ``can_undo`` (View), while the process runs,
+        and only while nothing the task led to has run yet: every task it led
+        to must be waiting (NEW, ASSIGNED, SCHEDULED) or failed (ERROR); those
+        are canceled. A Join still waiting for other branches only forgets this
+        arrival. A successor that already ran (an If, a Handler, a done task)
+        makes undo refuse, since its effects cannot be taken back.
+        """
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "undo")
         self.require(TaskStatus.DONE, action="undone")
+        self.require_running_process("undone")
         if not self.flow_task.can_undo:
             raise FlowRuntimeError(
                 _("%(task)s cannot be undone: its node does not allow it.") % {"task": _task_label(self.task)}
             )
         leading = list(Task._base_manager.using(self.step.using).filter(previous=self.task))
+        waiting_joins, to_cancel = [], []
         for task in leading:
-            if task.status not in (TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.SCHEDULED, TaskStatus.ERROR):
+            if task.status == TaskStatus.STARTED and not getattr(task.flow_task, "can_cancel", True):
+                waiting_joins.append(task)
+            elif task.status in (TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.SCHEDULED, TaskStatus.ERROR):
+                to_cancel.append(task)
+            else:
                 raise FlowRuntimeError(
                     _("%(task)s cannot be undone: %(next)s is already %(status)s.")
                     % {"task": _task_label(self.task), "next": _task_label(task), "status": task.status}
                 )
-        for task in leading:
-            self.step.update_task(task, (task.status,), status=TaskStatus.CANCELED, finished=timezone.now())
+        now = timezone.now()
+        for task in to_cancel:
+            self.step.update_task(task, (task.status,), status=TaskStatus.CANCELED, finished=now)
+        if waiting_joins:
+            Task.previous.through._default_manager.using(self.step.using).filter(
+                from_task_id__in=[task.pk for task in waiting_joins], to_task_id=self.task.pk
+            ).delete()
         reopened = TaskStatus.ASSIGNED if self.task.owner_id else TaskStatus.NEW
         self.step.update_task(self.task, (TaskStatus.DONE,), status=reopened, finished=None)
-        if self.process.status in (ProcessStatus.DONE, ProcessStatus.ERROR):
-            self.step.set_process_status(ProcessStatus.STARTED, finished=None)
+        _refresh_error_status(self.step)
 
-
-def _release_waiting_join(step, task):
-    """A canceled branch no longer holds its Join back: fire the Join if it now waits for nothing."""
-    group = task.token.rpartition(".")[0]
-    if "/" not in group:
-        return  # not a branch of a split
-    join_task = (
-        step.flow_class.task_cls._base_manager.using(step.using)
-        .filter(process_id=step.process.pk, token=group, status=TaskStatus.STARTED)
-        .first()
-    )
-    if join_task is not None and hasattr(join_task.flow_task, "release"):
-        join_task.process = step.process
-        join_task.flow_task.release(step, join_task)
+    def retry(self, by=None):
+        """Run an ERROR task again (only automated nodes fail)."""
+        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
+        self.require(TaskStatus.ERROR, action="retried")
+        raise FlowRuntimeError(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
 
 
 def _refresh_error_status(step):
@@ -326,6 +414,23 @@ def _refresh_error_status(step):
         .exists()
     )
     step.set_process_status(ProcessStatus.ERROR if has_error else ProcessStatus.STARTED)
+
+
+def close_branch(step, task):
+    """``task`` stopped without going on (it was canceled): let the flow react.
+
+    If it was the last open branch of a split, the Join closing that split fires
+    now. If afterwards nothing is active in the process, the process is canceled.
+    """
+    _refresh_error_status(step)
+    group = task.token.rpartition(".")[0]
+    if "/" in group:  # a branch of a split
+        join = task.flow_task.closing_join()
+        if join is not None and not step.count_active(f"{group}."):
+            join.arrive(step, [task], group)
+    if step.process.status in (ProcessStatus.STARTED, ProcessStatus.ERROR) and not step.has_active():
+        step.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
+        step.emit(signals.flow_finished, process=step.process)
 
 
 class StartActivation(Activation):
@@ -342,15 +447,20 @@ class StartActivation(Activation):
             self.step.set_process_status(ProcessStatus.STARTED)
 
     def done(self):
+        """Save the process, finish the start task and run the flow on; returns the process.
+
+        The tasks the flow reached are in the database when this returns.
+        """
         step, process = self.step, self.process
         now = timezone.now()
         self.save_process()
         task = self.task
         task.process = process
         task.status, task.started, task.finished = TaskStatus.DONE, task.started or now, now
-        step.emit(signals.flow_started, process=process, task=task)
+        step._signals.insert(0, (signals.flow_started, {"process": process, "task": task}))
         step.emit(signals.task_finished, process=process, task=task)
         self.flow_task.activate_next(self)
+        step.flush()
         return process
 
 
@@ -358,6 +468,7 @@ class HumanActivation(Activation):
     """A task that waits for a person: assign, unassign, reassign, done."""
 
     def assign(self, user, by=None):
+        """Give a NEW task to ``user`` (a user claiming it for themselves, or a manager)."""
         # state first: the loser of a claim race learns the task is taken, not that it lacks permission
         self.require(TaskStatus.NEW, action="assigned")
         self.check_permission(
@@ -369,9 +480,9 @@ class HumanActivation(Activation):
             self.task, (TaskStatus.NEW,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
         self.task.owner_id = user.pk
-        self.step.emit(signals.task_started, process=self.process, task=self.task)
 
     def unassign(self, by=None):
+        """Put an ASSIGNED task back in the queue."""
         self.check_permission(
             by is not None and (self.task.owner_id == by.pk or self.flow_class.can_manage(by)), by, "unassign"
         )
@@ -379,6 +490,7 @@ class HumanActivation(Activation):
         self.step.update_task(self.task, (TaskStatus.ASSIGNED,), status=TaskStatus.NEW, owner=None, started=None)
 
     def reassign(self, user, by=None):
+        """Give a NEW or ASSIGNED task to ``user`` (a manager's operation)."""
         self.check_permission(by is not None and self.flow_class.can_manage(by), by, "reassign")
         self.require(TaskStatus.ASSIGNED, TaskStatus.NEW, action="reassigned")
         self.step.update_task(
@@ -386,9 +498,14 @@ class HumanActivation(Activation):
         )
 
     def done(self, by=None):
+        """Complete the task (its owner does) and run the flow on.
+
+        The tasks the flow reached are in the database when this returns.
+        """
         self.check_permission(by is not None and self.task.owner_id == by.pk, by, "complete")
         self.require(TaskStatus.ASSIGNED, TaskStatus.STARTED, action="completed")
         self.finish()
+        self.step.flush()
 
 
 class AutomatedActivation(Activation):

@@ -192,11 +192,30 @@ Flow.instance = _InstanceDescriptor()
 
 
 def all_flows():
-    """Every flow class declared so far (imported), in no particular order."""
+    """The project's flow classes: those of installed apps, and those registered with the site.
+
+    A flow declared elsewhere (inside a function, say a test building a broken
+    flow on purpose, or in a module of no installed app) is left out, so it
+    neither breaks ``manage.py check`` nor gets permissions created on migrate;
+    register it with ``viewsite.register()`` to include it.
+    """
+    from .site import viewsite
+
     seen, stack = [], list(Flow.__subclasses__())
     while stack:
         flow_class = stack.pop()
         if flow_class not in seen:
             seen.append(flow_class)
             stack.extend(flow_class.__subclasses__())
-    return [flow_class for flow_class in seen if flow_class._meta.nodes]
+    return [
+        flow_class
+        for flow_class in seen
+        if flow_class._meta.nodes
+        and (
+            viewsite.is_registered(flow_class)
+            or (
+                "<locals>" not in flow_class.__qualname__
+                and apps.get_containing_app_config(flow_class.__module__) is not None
+            )
+        )
+    ]

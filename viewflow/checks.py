@@ -10,6 +10,10 @@
 | viewflow.E006 | a view node that nobody may execute (no Permission, no Assign) |
 | viewflow.E007 | a flow without a start node |
 | viewflow.E008 | a node that leads nowhere (only End may) |
+
+``manage.py check`` looks at :func:`viewflow.base.all_flows`: the flows of
+installed apps and those registered with the site. Call :func:`check_flow`
+to check any other flow class (a test does, for flows it builds on purpose).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def check_flow(flow_class):
     """Return the check messages for one flow class."""
     from .flow.base import HumanTask
     from .flow.end import End
-    from .flow.gateway import If, Join, Split
+    from .flow.gateway import If, Join
     from .flow.start import BaseStart
 
     meta = flow_class._meta
@@ -82,7 +86,7 @@ def check_flow(flow_class):
 
     split_targets = set()
     for node in nodes.values():
-        if isinstance(node, Split):
+        if node.opens_branches:
             join = node.join
             if join is not None:
                 split_targets.add(join.name)

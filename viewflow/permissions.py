@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, router
 
-__all__ = ["auto_create_permissions", "create_flow_permissions"]
+__all__ = ["auto_create_permissions", "create_flow_permissions", "task_permissions", "users_with_permission"]
 
 
 def auto_create_permissions(flow_class):
@@ -72,10 +72,25 @@ def task_permissions(user, task):
         if manager and task.status in (TaskStatus.NEW, TaskStatus.ASSIGNED):
             allowed.add("reassign")
     if manager:
-        if task.status in ACTIVE_TASK_STATUSES:
+        if task.status in ACTIVE_TASK_STATUSES and node.can_cancel:
             allowed.add("cancel")
         if task.status == TaskStatus.ERROR:
             allowed.add("retry")
         if task.status == TaskStatus.DONE and node.can_undo:
             allowed.add("undo")
     return allowed
+
+
+def users_with_permission(permission, users=None):
+    """Active users who hold ``"app.codename"`` directly, through a group, or as superusers."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    if users is None:
+        users = get_user_model()._default_manager.filter(is_active=True)
+    app_label, _dot, codename = permission.partition(".")
+    return users.filter(
+        Q(is_superuser=True)
+        | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    ).distinct()

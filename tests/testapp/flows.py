@@ -1,9 +1,52 @@
-"""Flows used by the tests: each exercises a few nodes."""
+"""Flows used by the tests: each exercises a few nodes.
+
+Handlers record the path the flow took in ``process.items`` (see :func:`record`),
+so a test can assert which nodes ran, and in which order.
+"""
+
+from django.contrib.auth import get_user_model
 
 from viewflow import flow
 from viewflow.base import Flow, this
+from viewflow.contrib.dynamic_split import DynamicSplit
+from viewflow.site import viewsite
+from viewflow.views import ProcessView, StartView
 
-from .models import SampleProcess
+from . import signals, views
+from .models import SampleProcess, SampleTask
+
+
+def record(name):
+    """A handler body that appends ``name`` to ``process.items``."""
+
+    def handler(activation):
+        process = activation.process
+        process.items = [*process.items, name]
+        process.save(update_fields=["items"])
+
+    handler.__name__ = f"record_{name}"
+    return handler
+
+
+def record_item(activation):
+    """A branch handler of a dynamic split: records its own item."""
+    record(activation.task.data["item"])(activation)
+
+
+def boom(process, where):
+    """Raise when ``where`` is named in ``process.text`` (comma-separated): a node that breaks on demand."""
+    if where in process.text.split(","):
+        raise RuntimeError(f"broken {where}")
+    return True
+
+
+def waiting_task(flow_task, process_pk, **kwargs):
+    """Task loader: the task of ``flow_task`` waiting in process ``process_pk``."""
+    return (
+        flow_task.flow_class.task_cls._default_manager.filter(process_id=process_pk, flow_task=flow_task, status="NEW")
+        .order_by("pk")
+        .first()
+    )
 
 
 class CodeStartFlow(Flow):
@@ -17,3 +60,373 @@ class CodeStartFlow(Flow):
 
     def fill(self, activation, text=""):
         activation.process.text = text
+
+
+# -- gateways -------------------------------------------------------------------
+
+
+class IfFlow(Flow):
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next("check")
+    check = flow.If(cond=lambda process: process.approved).OnTrue("yes").OnFalse(this.no)
+    yes = flow.Handler(record("yes")).Next("end")
+    no = flow.Handler(record("no")).Next(this.end)
+    end = flow.End()
+
+
+class SwitchFlow(Flow):
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.size)
+    size = (
+        flow.Switch()
+        .Case(this.small, cond=lambda process: process.count < 10)
+        .Case(this.medium, cond=lambda process: process.count < 100)
+        .Default(this.large)
+    )
+    small = flow.Handler(record("small")).Next(this.end)
+    medium = flow.Handler(record("medium")).Next(this.end)
+    large = flow.Handler(record("large")).Next(this.end)
+    end = flow.End()
+
+
+class StrictSwitchFlow(Flow):
+    """A Switch without Default: no match is an error."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.size)
+    size = flow.Switch().Case(this.small, cond=lambda process: process.count < 10)
+    small = flow.Handler(record("small")).Next(this.end)
+    end = flow.End()
+
+
+class SplitFlow(Flow):
+    """Conditional branches a and b, branch c always."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.split)
+    split = (
+        flow.Split()
+        .Next(this.a, cond=lambda process: "a" in process.text)
+        .Next(this.b, cond=lambda process: "b" in process.text)
+        .Always(this.c)
+    )
+    a = flow.Handler(record("a")).Next(this.join)
+    b = flow.Handler(record("b")).Next(this.join)
+    c = flow.Handler(record("c")).Next(this.join)
+    join = flow.Join().Next(this.after)
+    after = flow.Handler(record("after")).Next(this.end)
+    end = flow.End()
+
+
+class NestedSplitFlow(Flow):
+    """An outer split whose first branch is itself a split."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.outer)
+    outer = flow.Split().Always(this.inner).Always(this.x)
+    inner = flow.Split().Always(this.y).Always(this.z)
+    y = flow.Handler(record("y")).Next(this.inner_join)
+    z = flow.Handler(record("z")).Next(this.inner_join)
+    inner_join = flow.Join().Next(this.after_inner)
+    after_inner = flow.Handler(record("after_inner")).Next(this.outer_join)
+    x = flow.View().Permission(auto_create=True).Next(this.outer_join)
+    outer_join = flow.Join().Next(this.after)
+    after = flow.Handler(record("after")).Next(this.end)
+    end = flow.End()
+
+
+class DynamicSplitFlow(Flow):
+    """One branch per item of ``process.items``."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.split)
+    split = flow.Split().Next(this.each, task_data_source=lambda process: list(process.items))
+    each = flow.Handler(record_item).Next(this.join)
+    join = flow.Join().Next(this.after)
+    after = flow.Handler(record("after")).Next(this.end)
+    end = flow.End()
+
+
+class HumanSplitFlow(Flow):
+    """Two reviews in parallel, done by people in later steps."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.split)
+    split = flow.Split().Always(this.review_a).Always(this.review_b)
+    review_a = flow.View().Permission(auto_create=True).Next(this.join)
+    review_b = flow.View().Permission(auto_create=True).Next(this.join)
+    join = flow.Join().Next(this.after)
+    after = flow.Handler(record("after")).Next(this.end)
+    end = flow.End()
+
+
+class FirstWinsFlow(Flow):
+    """A Join with ``wait_all=False``: the first review decides, the other is canceled."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.split)
+    split = flow.Split().Always(this.first).Always(this.second)
+    first = flow.View().Permission(auto_create=True).Next(this.join)
+    second = flow.View().Permission(auto_create=True).Next(this.join)
+    join = flow.Join(wait_all=False).Next(this.after)
+    after = flow.Handler(record("after")).Next(this.wait)
+    wait = flow.View().Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+class FastFirstWinsFlow(Flow):
+    """A ``wait_all=False`` Join that a synchronous branch reaches in the split's own step."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.split)
+    split = flow.Split().Always(this.slow).Always(this.fast)
+    slow = flow.View().Permission(auto_create=True).Next(this.join)
+    fast = flow.Handler(record("fast")).Next(this.join)
+    join = flow.Join(wait_all=False).Next(this.end)
+    end = flow.End()
+
+
+class EndCancelsFlow(Flow):
+    """Two branches without a Join: the first to reach End ends the process."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.split)
+    split = flow.Split().Always(this.left).Always(this.right)
+    left = flow.View().Permission(auto_create=True).Next(this.end)
+    right = flow.View().Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+class CustomSplitFlow(Flow):
+    """The shipped example custom node: one review per item."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Next(this.fan_out)
+    fan_out = DynamicSplit(lambda process: list(process.items)).Next(this.review)
+    review = flow.View().Permission(auto_create=True).Next(this.join)
+    join = flow.Join().Next(this.after)
+    after = flow.Handler(record("after")).Next(this.end)
+    end = flow.End()
+
+
+# -- code, handlers and signals ---------------------------------------------------
+
+
+def set_count(activation):
+    activation.process.count = 42
+    activation.process.save(update_fields=["count"])
+
+
+@flow.flow_start_func
+def start_with_text(activation, text, count=0):
+    activation.process.text = text
+    activation.process.count = count
+
+
+@flow.flow_func(waiting_task)
+def record_payment(activation, process_pk, amount):
+    activation.process.count = amount
+    activation.process.save(update_fields=["count"])
+
+
+class HandlerFlow(Flow):
+    """A handler given as a function, then one given as a method of the flow."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(start_with_text).Next(this.by_function)
+    by_function = flow.Handler(set_count).Next(this.by_method)
+    by_method = flow.Handler(this.double).Next(this.end)
+    end = flow.End()
+
+    def double(self, activation):
+        assert isinstance(self, HandlerFlow)
+        activation.process.count *= 2
+        activation.process.save(update_fields=["count"])
+
+
+class FunctionFlow(Flow):
+    """Waits until code calls ``FunctionFlow.pay.run(process_pk=..., amount=...)``."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(this.begin).Next(this.pay)
+    pay = flow.Function(record_payment).Next(this.end)
+    end = flow.End()
+
+    @flow.flow_start_func
+    def begin(self, activation, text):
+        activation.process.text = text
+
+
+@flow.flow_start_signal
+def order_placed_receiver(activation, sender, text, **kwargs):
+    activation.process.text = text
+
+
+@flow.flow_signal(lambda flow_task, sender, process_pk, **kwargs: waiting_task(flow_task, process_pk))
+def order_paid_receiver(activation, sender, process_pk, amount, **kwargs):
+    activation.process.count = amount
+    activation.process.save(update_fields=["count"])
+
+
+class SignalFlow(Flow):
+    """Started by the ``order_placed`` signal; goes on when ``order_paid`` arrives."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartSignal(signals.order_placed, order_placed_receiver).Next(this.paid)
+    paid = flow.Signal(signals.order_paid, order_paid_receiver).Next(this.end)
+    end = flow.End()
+
+
+# -- people: assignment, permissions, availability --------------------------------
+
+#: the user ``.Assign(user)`` gives tasks to; tests create a user with this pk
+FIXED_OWNER_PK = 4242
+FIXED_OWNER = get_user_model()(pk=FIXED_OWNER_PK, username="fixed")
+
+
+class AssignFlow(Flow):
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(start_with_text).Next(this.to_user)
+    to_user = flow.View().Assign(FIXED_OWNER).Next(this.to_named)
+    to_named = (
+        flow.View()
+        .Assign(lambda process: get_user_model()._default_manager.get(username=process.text))
+        .Next(this.to_same)
+    )
+    to_same = flow.View().Assign(this.to_named.owner).Next(this.end)
+    end = flow.End()
+
+
+class ProxyTaskFlow(Flow):
+    """Tasks of this flow are ``SampleTask`` rows."""
+
+    process_cls = SampleProcess
+    task_cls = SampleTask
+
+    start = flow.StartFunction().Next(this.approve)
+    approve = flow.View().Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+class PermissionFlow(Flow):
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(start_with_text).Next(this.review)
+    review = flow.View().Permission("testapp.review_sample").Next(this.own_review)
+    own_review = flow.View().Permission("testapp.review_sample", obj=lambda process: process).Next(this.end)
+    end = flow.End()
+
+
+class AvailableFlow(Flow):
+    process_cls = SampleProcess
+
+    by_callable = flow.Start(StartView).Available(lambda user: user.username.startswith("a")).Next(this.end)
+    by_lookup = flow.Start(StartView).Available({"is_staff": True}).Next(this.end)
+    end = flow.End()
+
+
+class AnnotatedFlow(Flow):
+    """Purchase order.
+
+    A request for goods is checked, then ordered.
+    """
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction().Annotation(title="Order goods", description="Someone needs goods.").Next(this.check)
+    check = flow.View().Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+def broken_handler(activation):
+    boom(activation.process, "handler")
+    activation.process.count += 1
+    activation.process.save(update_fields=["count"])
+
+
+class BrokenFlow(Flow):
+    """Each automated node breaks when its name is in ``process.text``."""
+
+    process_cls = SampleProcess
+
+    start = flow.Start(StartView, fields=["text"]).Permission(auto_create=True).Next(this.edit)
+    edit = flow.View(ProcessView, fields=["text"]).Permission(auto_create=True).Next(this.handler)
+    handler = flow.Handler(broken_handler).Next(this.switch)
+    switch = flow.Switch().Case(this.split, cond=lambda process: boom(process, "switch"))
+    split = (
+        flow.Split()
+        .Next(this.a, cond=lambda process: boom(process, "split"))
+        .Always(this.b)
+    )
+    a = flow.Handler(record("a")).Next(this.join)
+    b = flow.Handler(lambda activation: boom(activation.process, "b") and record("b")(activation)).Next(this.join)
+    join = flow.Join().Next(this.check)
+    check = flow.If(cond=lambda process: boom(process, "if")).OnTrue(this.end).OnFalse(this.end)
+    end = flow.End()
+
+
+# -- the view side ----------------------------------------------------------------
+
+
+class MixinViewsFlow(Flow):
+    """Plain Django views with the mixins: a CreateView, an UpdateView callable, inline formsets."""
+
+    process_cls = SampleProcess
+
+    start = flow.Start(views.SampleStartView).Permission(auto_create=True).Next(this.count)
+    count = flow.View(views.CountView.as_view()).Permission(auto_create=True).Next(this.lines)
+    lines = flow.View(views.EditLinesView).Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+class InlineStartFlow(Flow):
+    """Started with a form and inline formset (django-extra-views)."""
+
+    process_cls = SampleProcess
+
+    start = flow.Start(views.StartWithLinesView).Permission(auto_create=True).Next(this.approve)
+    approve = flow.View().Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+class FunctionViewsFlow(Flow):
+    """Function-based views with ``@flow_start_view`` and ``@flow_view``."""
+
+    process_cls = SampleProcess
+
+    start = flow.Start(views.start_by_function).Permission(auto_create=True).Next(this.approve)
+    approve = flow.View(views.approve_by_function).Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+for _flow in (
+    CodeStartFlow,
+    HumanSplitFlow,
+    BrokenFlow,
+    MixinViewsFlow,
+    InlineStartFlow,
+    FunctionViewsFlow,
+    AvailableFlow,
+    PermissionFlow,
+):
+    viewsite.register(_flow)
+
+from .ops_flows import OpsReviewFlow  # noqa: E402,F401  (imported at start-up: its permission is auto-created)

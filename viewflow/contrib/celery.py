@@ -1,14 +1,23 @@
 """Background jobs on Celery: ``celery.Job(task)`` runs a ``@flow_job`` task.
 
-The job's task row is SCHEDULED in the step that reached it; the Celery
-message is sent only once that step commits. With no broker configured (the
-embedded default) the job runs in this process right after the commit.
-Configure ``task_acks_late`` and ``task_reject_on_worker_lost`` on the Celery
-app (see the README) so a worker killed mid-job loses nothing.
+The job's task row is SCHEDULED in the step that reached it and gets a message
+id (``external_task_id``, the Celery task id); the Celery message is sent only
+once that step commits. A worker then runs :func:`viewflow.flow.job.run_job`:
+under the process lock, a task no longer SCHEDULED is skipped, so a redelivered
+or duplicated message never runs a job to DONE twice.
+
+With no broker configured (the embedded default) the job runs in this process
+right after the commit. On a real broker, configure the Celery app with
+``task_acks_late``, ``task_reject_on_worker_lost`` and a prefetch multiplier of
+1 (see the README) so a worker killed mid-job loses nothing: its message is
+delivered again and the next worker does the job.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import traceback
 import uuid
 
 from django.db import transaction
@@ -21,9 +30,15 @@ from ..status import TaskStatus
 
 __all__ = ["Job", "flow_job"]
 
+logger = logging.getLogger(__name__)
+
 
 class Job(Task):
-    """A task done by a Celery task decorated with ``@flow_job``."""
+    """A task done by a Celery task decorated with ``@flow_job``.
+
+    ``Job(task, **apply_options)``: the options (``queue``, ``priority``,
+    ``countdown``...) go to ``apply_async`` when the message is sent.
+    """
 
     task_type = "JOB"
     activation_class = JobActivation
@@ -41,10 +56,10 @@ class Job(Task):
         return self.activation_class(step, task)
 
     def reschedule(self, activation):
-        """ERROR → SCHEDULED with a new message id; the message goes out on commit."""
+        """Back to SCHEDULED with a new message id; the new message goes out on commit."""
         step, task = activation.step, activation.task
         step.update_task(
-            task, (TaskStatus.ERROR,), status=TaskStatus.SCHEDULED, error="", external_task_id=uuid.uuid4().hex
+            task, (task.status,), status=TaskStatus.SCHEDULED, error="", external_task_id=uuid.uuid4().hex
         )
         from ..activation import _refresh_error_status
 
@@ -52,20 +67,44 @@ class Job(Task):
         self._dispatch_on_commit(step, task)
 
     def _dispatch_on_commit(self, step, task):
-        transaction.on_commit(lambda: self.dispatch(task), using=step.using)
+        transaction.on_commit(functools.partial(self.dispatch, task), using=step.using)
 
     @property
     def runs_in_process(self):
-        """No broker configured: run jobs here, right after commit."""
+        """No broker configured (or eager mode): run jobs here, right after commit."""
         conf = self.celery_task.app.conf
         return not conf.broker_url or conf.task_always_eager
 
     def dispatch(self, task):
+        """Send the job's message, or run the job here when no broker is configured.
+
+        Called once the step that scheduled ``task`` has committed. A failure to
+        send (the broker is down) must not turn that committed step into an
+        error: it is logged and written to the task's ``error`` field, and the
+        task stays SCHEDULED until ``manage.py retry_tasks --scheduled`` (or
+        ``activation.retry(scheduled=True)``) sends a new message.
+        """
         args = [node_path(self), task.process_id, task.pk]
-        if self.runs_in_process:
-            self.celery_task.apply(args=args, task_id=task.external_task_id, throw=False)
+        try:
+            if self.runs_in_process:
+                self.celery_task.apply(args=args, task_id=task.external_task_id, throw=False)
+            else:
+                self.celery_task.apply_async(args=args, task_id=task.external_task_id, **self.apply_options)
+        except Exception as exc:
+            logger.exception("viewflow: could not send the message of job task %s (%s)", task.pk, self)
+            self._note_dispatch_failure(task, exc)
+
+    def _note_dispatch_failure(self, task, exc):
+        note = _("The job's message could not be sent; retry the task with its SCHEDULED status allowed.")
+        error = note + "\n\n" + "".join(traceback.format_exception(exc))
+        try:
+            type(task)._base_manager.using(task._state.db).filter(
+                pk=task.pk, status=TaskStatus.SCHEDULED, external_task_id=task.external_task_id
+            ).update(error=error)
+        except Exception:  # the database may be what failed: the log above is all we can do
+            logger.exception("viewflow: could not note the dispatch failure on task %s", task.pk)
         else:
-            self.celery_task.apply_async(args=args, task_id=task.external_task_id, **self.apply_options)
+            task.error = error
 
     def __str__(self):
         return _("Job %(name)s") % {"name": self.name}

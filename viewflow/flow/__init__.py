@@ -10,6 +10,17 @@ from .signal import Signal
 from .start import Start, StartFunction, StartSignal
 from .view import View
 
+
+def __getattr__(name):
+    # the view decorators live with the views; imported on first use so that
+    # importing viewflow.flow does not pull in the web side
+    if name in ("flow_view", "flow_start_view"):
+        from ..views import decorators
+
+        return getattr(decorators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Start",
     "StartFunction",
@@ -33,4 +44,6 @@ __all__ = [
     "flow_signal",
     "flow_start_func",
     "flow_start_signal",
+    "flow_view",
+    "flow_start_view",
 ]

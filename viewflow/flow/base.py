@@ -5,8 +5,20 @@ calls. When the flow reaches it, :meth:`Node.activate` runs inside the step
 that reached it; when its task is done, :meth:`Node.activate_next` sends the
 token on along :meth:`Node.next_nodes`.
 
-A custom node subclasses one of the bases below and overrides those methods
-(see ``demo/orders/nodes.py`` for a dynamic split).
+A custom node subclasses one of the bases below and overrides those methods;
+:mod:`viewflow.contrib.dynamic_split` is a complete example (a split whose
+branches come from a callable). What a node may override:
+
+* ``activate(step, previous, token, task=None)``: the flow reached the node.
+  Create its task with :meth:`Node.make_task` (``task`` is given when a Split
+  prepared it) and return an activation. A waiting node stops here; an
+  automated one (a :class:`Gateway`) runs ``activation.run()`` at once.
+* ``execute(activation)`` (gateways): the node's own work, run in a savepoint;
+  raising leaves its task in ERROR with the traceback, the step is kept.
+* ``next_nodes(activation)`` → ``[(node, token), ...]``: where the flow goes
+  when the task is done; ``activate_next`` walks them.
+* ``outgoing()`` → edges for the checks and the flow chart.
+* ``activation_class``: the activation that drives the node's task.
 """
 
 from __future__ import annotations
@@ -37,6 +49,8 @@ class Node:
     activation_class = Activation
     runs_user_code = False
     can_undo = False
+    can_cancel = True  # may a manager cancel its active task?
+    opens_branches = False  # a split-like node: its branches get tokens of a new group
     shape = "task"  # how the flow chart draws it: event, task or gateway
 
     def __init__(self):
@@ -118,6 +132,15 @@ class Node:
 
     def retry(self, activation):
         raise NotImplementedError(f"{type(self).__name__} cannot be retried")
+
+    def closing_join(self):
+        """The Join that closes the split branch this node is on (None outside any split)."""
+        from .gateway import closing_join
+
+        start = self.join if self.opens_branches else self
+        if start is None:
+            return None
+        return closing_join([edge.dst for edge in start.outgoing()])
 
     # -- permissions and views -----------------------------------------------
 

@@ -69,7 +69,11 @@ class Function(Task):
         return self.complete(task, *args, **kwargs)
 
     def complete(self, task, *args, **kwargs):
-        """Run ``func`` for ``task`` under the lock and send the flow on."""
+        """Run ``func`` for ``task`` under the lock and send the flow on.
+
+        If ``func`` raises, the whole step is rolled back and the exception
+        reaches the caller: the task still waits and the call can be repeated.
+        """
         if task is None:
             raise FlowRuntimeError(_("%(node)s.run(): no waiting task was found.") % {"node": self.name})
         if task.flow_task is not self:

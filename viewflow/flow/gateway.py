@@ -7,7 +7,7 @@ import secrets
 from django.utils.translation import gettext as _
 
 from ..exceptions import FlowRuntimeError
-from ..status import TaskStatus
+from ..status import ACTIVE_TASK_STATUSES, TaskStatus
 from .base import Edge, Gateway, Node
 
 __all__ = ["If", "Switch", "Split", "Join"]
@@ -100,6 +100,51 @@ class Switch(Gateway):
         return [(activation.result, activation.task.token)]
 
 
+def closing_join(nodes):
+    """The first Join reachable from ``nodes``, stepping over nested splits and their joins."""
+    seen, queue = set(), list(nodes)
+    while queue:
+        node = queue.pop(0)
+        if isinstance(node, Join):
+            return node
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        if node.opens_branches:  # a nested split: carry on after its own join
+            inner = node.join
+            if inner is not None:
+                queue.extend(edge.dst for edge in inner.outgoing())
+            continue
+        queue.extend(edge.dst for edge in node.outgoing())
+    return None
+
+
+def start_branches(split, activation, branches):
+    """Start ``branches`` (``[(node, task data), ...]``) of a split-like node in a new token group.
+
+    Every branch's task is created first, then each branch is activated, so a
+    fast synchronous branch never finds its Join complete too early. A branch
+    whose prepared task an earlier branch canceled (it reached an End, or a
+    ``wait_all=False`` Join) is not run. With no branch at all, the Join fires.
+    """
+    step, split_task = activation.step, activation.task
+    group = f"{split_task.token}/{secrets.token_hex(4)}"
+    step.split_groups.add(group)
+    prepared = [
+        (node, step.new_task(node, f"{group}.{n}", [split_task], data=data))
+        for n, (node, data) in enumerate(branches)
+    ]
+    if not prepared:
+        join = split.join
+        if join is None:
+            raise FlowRuntimeError(_("Split %(node)s started no branch and has no Join.") % {"node": split.name})
+        join.arrive(step, [split_task], group)
+        return
+    for node, task in prepared:
+        if task.status in ACTIVE_TASK_STATUSES:
+            node.activate(step, [], task.token, task=task)
+
+
 class Split(Gateway):
     """Run branches in parallel: ``.Next(node, cond=None, task_data_source=None)``, ``.Always(node)``.
 
@@ -111,6 +156,7 @@ class Split(Gateway):
     """
 
     task_type = "SPLIT"
+    opens_branches = True
 
     def __init__(self):
         super().__init__()
@@ -136,21 +182,7 @@ class Split(Gateway):
     @property
     def join(self):
         """The Join that closes this split: the first one reachable from its branches."""
-        seen, queue = set(), [node for node, _c, _s in self._branches if node]
-        while queue:
-            node = queue.pop(0)
-            if isinstance(node, Join):
-                return node
-            if node.name in seen:
-                continue
-            seen.add(node.name)
-            if isinstance(node, Split):  # a nested split: carry on after its own join
-                inner = node.join
-                if inner is not None:
-                    queue.extend(edge.dst for edge in inner.outgoing())
-                continue
-            queue.extend(edge.dst for edge in node.outgoing())
-        return None
+        return closing_join([node for node, _c, _s in self._branches if node])
 
     def execute(self, activation):
         process = activation.process
@@ -163,21 +195,7 @@ class Split(Gateway):
         activation.result = started
 
     def activate_next(self, activation):
-        step, split_task = activation.step, activation.task
-        group = f"{split_task.token}/{secrets.token_hex(4)}"
-        step.split_groups.add(group)
-        branches = [
-            (node, step.new_task(node, f"{group}.{n}", [split_task], data=data))
-            for n, (node, data) in enumerate(activation.result)
-        ]
-        if not branches:
-            join = self.join
-            if join is None:
-                raise FlowRuntimeError(_("Split %(node)s started no branch and has no Join.") % {"node": self.name})
-            join.arrive(step, [split_task], group)
-            return
-        for node, task in branches:
-            node.activate(step, [], task.token, task=task)
+        start_branches(self, activation, activation.result)
 
 
 class Join(Gateway):
@@ -185,6 +203,7 @@ class Join(Gateway):
 
     task_type = "JOIN"
     runs_user_code = False
+    can_cancel = False  # a waiting Join is closed by its branches, not by hand
 
     def __init__(self, wait_all=True):
         super().__init__()
@@ -216,11 +235,6 @@ class Join(Gateway):
             return activation
         activation.finish()
         return activation
-
-    def release(self, step, join_task):
-        """Fire ``join_task`` if no branch of its group is open any more (the last one was canceled)."""
-        if join_task.status == TaskStatus.STARTED and not step.count_active(f"{join_task.token}.", exclude=[join_task]):
-            self.activation_class(step, join_task).finish()
 
     def _find(self, step, group):
         for task in step.tasks:

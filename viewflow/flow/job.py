@@ -1,4 +1,10 @@
-"""Running a background job's task: shared by every job runner (Celery, in-process)."""
+"""Running a background job's task: shared by every job runner (Celery, in-process).
+
+A job's message names its task; whoever delivers it (a Celery worker, or this
+process right after commit) calls :func:`run_job`. Messages may arrive twice
+(a redelivery after a lost worker, a duplicate publish, a manual re-dispatch):
+the task's status, read under the process lock, decides whether the job runs.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +23,36 @@ logger = logging.getLogger(__name__)
 
 
 class JobActivation(AutomatedActivation):
-    """A job task: SCHEDULED in the step that reached it, run later by a worker."""
+    """A job task: SCHEDULED in the step that reached it, run later by :func:`run_job`."""
 
-    def retry(self, by=None):
+    def retry(self, by=None, scheduled=False):
+        """Dispatch the job again: an ERROR task, or with ``scheduled=True`` a SCHEDULED one too.
+
+        ``scheduled=True`` is for a task whose message was never sent (the
+        broker was down when its step committed) or was lost: the task gets a
+        new message id and a new message. Should the old message still turn
+        up, whichever arrives first runs the job; the other finds the task no
+        longer SCHEDULED and does nothing.
+        """
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
-        self.require(TaskStatus.ERROR, action="retried")
+        allowed = (TaskStatus.ERROR, TaskStatus.SCHEDULED) if scheduled else (TaskStatus.ERROR,)
+        self.require(*allowed, action="retried")
         self.flow_task.reschedule(self)
 
 
 def run_job(func, node_path, process_pk, task_pk, args=()):
     """Lock the process, run ``func(*args, activation)`` if the task is still SCHEDULED, go on.
 
-    A redelivered or duplicated message finds the task no longer SCHEDULED and
+    All in one transaction: the job's own writes, its task marked DONE and the
+    flow moved on to the next nodes commit together, or not at all. A
+    redelivered or duplicated message finds the task no longer SCHEDULED and
     does nothing, so a job runs to DONE at most once. If ``func`` raises, the
-    whole step is rolled back (the job's own writes too) and a new step saves
-    the task in ERROR with the traceback. Celery's ``Retry`` passes through.
+    step is rolled back (the job's own writes too) and a new step saves the
+    task in ERROR with the traceback. Celery's control-flow exceptions
+    (``self.retry()``'s ``Retry``, ``Ignore``, ``Reject``) roll the step back
+    and pass through to Celery, leaving the task SCHEDULED for the next message.
+
+    Returns the task's new status, or None when there was nothing to do.
     """
     node = import_node(node_path)
     if node is None:
@@ -46,15 +67,22 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
             activation = node.activation_class(step, task)
             task.started = timezone.now()
             func(*args, activation)
+            if task.error:  # a note that an earlier message could not be sent: no longer true
+                step.update_task(task, (TaskStatus.SCHEDULED,), error="")
             activation.finish()
             return task.status
+    except _celery_control_flow():
+        raise
     except Exception as exc:
-        if type(exc).__name__ == "Retry" and type(exc).__module__.startswith("celery"):
-            raise
-        with run_step(flow_class, process_pk) as step:
-            task = _load_scheduled(step, flow_class, task_pk)
-            if task is not None:
+        try:
+            with run_step(flow_class, process_pk) as step:
+                task = _load_scheduled(step, flow_class, task_pk)
+                if task is None:
+                    return None
                 node.activation_class(step, task).fail(exc)
+        except flow_class.process_cls.DoesNotExist:
+            logger.error("viewflow job %s: process %s no longer exists (task %s)", node_path, process_pk, task_pk)
+            return None
         logger.warning("viewflow job %s of process %s failed", node_path, process_pk, exc_info=True)
         return TaskStatus.ERROR
 
@@ -62,19 +90,33 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
 def _load_scheduled(step, flow_class, task_pk):
     task = flow_class.task_cls._base_manager.using(step.using).filter(pk=task_pk).first()
     if task is None or task.status != TaskStatus.SCHEDULED:
+        logger.info(
+            "viewflow job: task %s is %s, not SCHEDULED: nothing to do", task_pk, task.status if task else "gone"
+        )
         return None
     task.process = step.process
     return task
 
 
-def flow_job(func=None, **options):
-    """Make ``func(activation)`` a job body; use under ``@shared_task``. ``@flow_job()`` works too.
+@functools.cache
+def _celery_control_flow():
+    """The exceptions a Celery task raises to talk to its worker (none without Celery)."""
+    try:
+        from celery.exceptions import TaskPredicate
+    except ImportError:  # Celery is optional: in-process runners never raise these
+        return ()
+    return (TaskPredicate,)
+
+
+def flow_job(func=None):
+    """Make ``func(activation)`` a job body; put it under ``@shared_task``. ``@flow_job()`` works too.
 
     The job's message carries ``(node path, process pk, task pk)`` as its last
-    three arguments; a bound Celery task still gets ``self`` first.
+    three arguments; a bound task (``@shared_task(bind=True)``) still gets
+    ``self`` first, so ``func(self, activation)`` may call ``self.retry()``.
     """
     if func is None:
-        return functools.partial(flow_job, **options)
+        return flow_job
 
     @functools.wraps(func)
     def job(*args):

@@ -11,7 +11,9 @@ class Signal(Function):
     """Wait until ``signal`` arrives; ``receiver(activation, **signal_kwargs)`` runs and the flow goes on.
 
     The receiver's task loader (``@flow_signal(task_loader)``) picks the waiting
-    task from the signal's kwargs; a signal for no waiting task is ignored.
+    task from the signal's kwargs; a signal for no waiting task (none found, or
+    one already done or canceled) is ignored, so the sender never sees an error
+    from a process that has moved on.
     """
 
     task_type = "SIGNAL"

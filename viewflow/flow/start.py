@@ -44,19 +44,23 @@ class Start(ViewMixin, PermissionMixin, BaseStart):
         self._available = None
 
     def Available(self, rule):
-        """Who may start: ``callable(user) -> bool`` or a user lookup such as ``{"is_staff": True}``."""
+        """Who may start: ``callable(user) -> bool`` or a user lookup such as ``{"is_staff": True}``.
+
+        With ``.Permission(...)`` too, a user needs both. With neither, any
+        logged-in user may start the process.
+        """
         self._available = rule
         return self
 
     def can_execute(self, user):
         if not user.is_authenticated:
             return False
+        if self.owner_permission and not self.has_perm(user):
+            return False
         if self._available is not None:
             if callable(self._available):
                 return bool(self._available(user))
             return get_user_model()._default_manager.filter(pk=user.pk, **self._available).exists()
-        if self.owner_permission:
-            return self.has_perm(user)
         return True
 
     def has_any_permission(self, user):

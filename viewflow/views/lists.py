@@ -14,7 +14,7 @@ from ..conf import viewflow_settings
 from ..status import TaskStatus
 from .mixins import SiteLoginRequiredMixin
 
-__all__ = ["FlowListView", "InboxView", "QueueView", "ArchiveView", "queue_filter"]
+__all__ = ["FlowListView", "InboxView", "QueueView", "ArchiveView", "inbox_filter", "queue_filter", "archive_filter"]
 
 
 class SiteViewMixin(SiteLoginRequiredMixin):
@@ -41,6 +41,11 @@ class FlowListView(SiteViewMixin, TemplateView):
         return super().get_context_data(flows=flows, **kwargs)
 
 
+def inbox_filter(user):
+    """A Q() of the tasks assigned to ``user`` that are still to do."""
+    return Q(owner=user, status__in=(TaskStatus.ASSIGNED, TaskStatus.STARTED))
+
+
 def queue_filter(user):
     """A Q() of the unassigned tasks ``user`` may claim (by permission)."""
     base = Q(status=TaskStatus.NEW, owner__isnull=True)
@@ -49,23 +54,47 @@ def queue_filter(user):
     return base & Q(owner_permission__in=sorted(user.get_all_permissions()))
 
 
+def archive_filter(user):
+    """A Q() of the tasks ``user`` completed."""
+    return Q(owner=user, status=TaskStatus.DONE)
+
+
 class TaskListView(SiteViewMixin, ListView):
-    """A paginated list of tasks across flows."""
+    """A paginated list of tasks across flows, optionally narrowed to one flow (``?flow=<label>``)."""
 
     template_name = "viewflow/task_list.html"
     title = ""
+    list_name = ""
+    empty_message = ""
     ordering = ("-created", "-pk")
 
     def get_paginate_by(self, queryset):
         return viewflow_settings.PAGE_SIZE
 
+    def task_filter(self):
+        raise NotImplementedError
+
+    def current_flow(self):
+        return self.site.get_flow(self.request.GET.get("flow", ""))
+
     def get_queryset(self):
         from ..models import Task
 
-        return Task.objects.filter(self.task_filter()).select_related("owner").order_by(*self.ordering)
+        queryset = Task.objects.filter(self.task_filter())
+        flow_class = self.current_flow()
+        if flow_class is not None:
+            queryset = queryset.filter(process__flow_class=flow_class)
+        return queryset.select_related("owner").order_by(*self.ordering)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(title=self.title, list_name=self.list_name, **kwargs)
+        return super().get_context_data(
+            title=self.title,
+            list_name=self.list_name,
+            empty_message=self.empty_message,
+            flows=self.visible_flows(),
+            current_flow=self.current_flow(),
+            **kwargs,
+        )
 
 
 class InboxView(TaskListView):
@@ -73,9 +102,10 @@ class InboxView(TaskListView):
 
     list_name = "inbox"
     title = _("Inbox")
+    empty_message = _("Nothing to do: no task is assigned to you. Claim one from the queue.")
 
     def task_filter(self):
-        return Q(owner=self.request.user, status__in=(TaskStatus.ASSIGNED, TaskStatus.STARTED))
+        return inbox_filter(self.request.user)
 
 
 class QueueView(TaskListView):
@@ -83,6 +113,7 @@ class QueueView(TaskListView):
 
     list_name = "queue"
     title = _("Queue")
+    empty_message = _("No task is waiting for someone like you.")
 
     def task_filter(self):
         return queue_filter(self.request.user)
@@ -93,7 +124,8 @@ class ArchiveView(TaskListView):
 
     list_name = "archive"
     title = _("Archive")
+    empty_message = _("You have not completed any task yet.")
     ordering = ("-finished", "-pk")
 
     def task_filter(self):
-        return Q(owner=self.request.user, status=TaskStatus.DONE)
+        return archive_filter(self.request.user)

@@ -130,6 +130,10 @@ class StartViewMixin(FlowViewMixin):
         messages.success(self.request, _("%(process)s started.") % {"process": self.activation.process})
         return HttpResponseRedirect(self.get_success_url())
 
+    def forms_valid(self, form, inlines):
+        """django-extra-views' hook for a valid form with inline formsets."""
+        return self.form_valid(form, *inlines)
+
     def get_success_url(self):
         return next_task_url(self.request.user, self.activation.process) or process_url(self.activation.process)
 
@@ -212,6 +216,10 @@ class TaskViewMixin(FlowViewMixin):
         self.object = self.activation.process
         messages.success(self.request, _("%(task)s is done.") % {"task": self.activation.task.flow_task.task_title})
         return HttpResponseRedirect(self.get_success_url())
+
+    def forms_valid(self, form, inlines):
+        """django-extra-views' hook for a valid form with inline formsets."""
+        return self.form_valid(form, *inlines)
 
     def get_success_url(self):
         return next_task_url(self.request.user, self.activation.process) or reverse("viewflow:inbox")

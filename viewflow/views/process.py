@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.views import View
@@ -41,37 +43,86 @@ class FlowPermissionMixin(FlowViewMixin):
 
 
 class ProcessListView(FlowPermissionMixin, ListView):
-    """The flow's processes, newest first, filtered by status, with the start buttons."""
+    """The flow's processes, newest first: filter by status, search by number or text, start buttons.
+
+    One query for the page, one COUNT for the paginator and one grouped COUNT
+    for the status pills, whatever the number of rows.
+    """
 
     template_suffix = "process_list"
+    #: how many of the process's own fields the list shows as columns
+    summary_size = 3
 
     def get_paginate_by(self, queryset):
         return viewflow_settings.PAGE_SIZE
 
+    def base_queryset(self):
+        return self.flow_class.process_cls._default_manager.filter(flow_class=self.flow_class)
+
+    def search_fields(self):
+        """The process's own text fields, searched with ``icontains``."""
+        return [
+            field.name
+            for field in self.flow_class.process_cls._meta.concrete_fields
+            if field.model is not Process and isinstance(field, (models.CharField, models.TextField)) and not field.choices
+        ]
+
+    def summary_fields(self):
+        fields = [
+            field
+            for field in self.flow_class.process_cls._meta.concrete_fields
+            if field.model is not Process and not field.primary_key and not field.is_relation
+            and not isinstance(field, (models.TextField, models.JSONField))
+        ]
+        return fields[: self.summary_size]
+
     def get_queryset(self):
-        queryset = self.flow_class.process_cls._default_manager.filter(flow_class=self.flow_class)
+        queryset = self.base_queryset()
+        search = self.request.GET.get("q", "").strip()
+        if search:
+            query = Q()
+            if search.lstrip("#").isdigit():
+                query |= Q(pk=int(search.lstrip("#")))
+            for name in self.search_fields():
+                query |= Q(**{f"{name}__icontains": search})
+            queryset = queryset.filter(query) if query else queryset.none()
+        self.searched = queryset
         status = self.request.GET.get("status")
         if status in ProcessStatus.values:
             queryset = queryset.filter(status=status)
-        search = self.request.GET.get("q", "").strip()
-        if search.isdigit():
-            queryset = queryset.filter(pk=int(search))
         return queryset.order_by("-created", "-pk")
+
+    def status_counts(self):
+        """``[(status, label, count)]`` for the filter pills, "All" first (one grouped query)."""
+        counts = dict(self.searched.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+        pills = [("", _("All"), sum(counts.values()))]
+        pills += [(value, label, counts.get(value, 0)) for value, label in ProcessStatus.choices]
+        return pills
 
     def get_context_data(self, **kwargs):
         user = self.request.user
+        context = super().get_context_data(**kwargs)
+        summary = self.summary_fields()
+        for process in context["object_list"]:
+            process.vf_summary = [
+                getattr(process, f"get_{field.name}_display")() if field.choices else getattr(process, field.name)
+                for field in summary
+            ]
         starts = [node for node in self.flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)]
-        return super().get_context_data(
+        status = self.request.GET.get("status", "")
+        context.update(
             start_nodes=starts,
             statuses=ProcessStatus.choices,
-            current_status=self.request.GET.get("status", ""),
+            status_counts=self.status_counts(),
+            current_status=status if status in ProcessStatus.values else "",
             search=self.request.GET.get("q", ""),
-            **kwargs,
+            summary_labels=[field.verbose_name for field in summary],
         )
+        return context
 
 
 class ProcessDetailView(FlowPermissionMixin, DetailView):
-    """A process: its data, its tasks (who did what and when), and the chart with its state."""
+    """A process: its data, its active tasks, its history (who did what, when, how long) and its chart."""
 
     template_suffix = "process_detail"
     context_object_name = "process"
@@ -88,17 +139,13 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
         )
         for task in tasks:
             task.process = process
-        fields = [
-            (field.verbose_name, getattr(process, field.name))
-            for field in type(process)._meta.concrete_fields
-            if field.model is not Process and not field.primary_key and not field.is_relation
-        ]
+        user = self.request.user
+        active = [task for task in tasks if task.is_active]
         return super().get_context_data(
             tasks=tasks,
-            active_tasks=[task for task in tasks if task.is_active],
-            process_fields=fields,
+            active_tasks=active,
             chart=render_svg(self.flow_class, process_states(tasks)),
-            can_manage=self.flow_class.can_manage(self.request.user),
+            can_manage=self.flow_class.can_manage(user),
             **kwargs,
         )
 

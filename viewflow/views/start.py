@@ -2,13 +2,17 @@
 
 from django.views.generic import CreateView
 
+from ..site.layout import LayoutMixin
 from .mixins import StartViewMixin
 
 __all__ = ["StartView", "StartProcessView"]
 
 
-class StartView(StartViewMixin, CreateView):
-    """Start a process with a ModelForm of the process's ``fields`` (none: a plain confirmation)."""
+class StartView(LayoutMixin, StartViewMixin, CreateView):
+    """Start a process with a ModelForm of the process's ``fields`` (none: a plain confirmation).
+
+    Set ``layout`` (see :mod:`viewflow.site.layout`) to arrange the fields and add inline formsets.
+    """
 
     fields = ()
 

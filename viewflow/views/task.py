@@ -2,13 +2,17 @@
 
 from django.views.generic import UpdateView
 
+from ..site.layout import LayoutMixin
 from .mixins import TaskViewMixin
 
 __all__ = ["ProcessView"]
 
 
-class ProcessView(TaskViewMixin, UpdateView):
-    """Do a task with a ModelForm of the process's ``fields`` (none: a plain "done" button)."""
+class ProcessView(LayoutMixin, TaskViewMixin, UpdateView):
+    """Do a task with a ModelForm of the process's ``fields`` (none: a plain "done" button).
+
+    Set ``layout`` (see :mod:`viewflow.site.layout`) to arrange the fields and add inline formsets.
+    """
 
     fields = ()
 

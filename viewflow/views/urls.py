@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from ..status import TaskStatus
 
-__all__ = ["flow_url", "process_url", "task_url", "next_task_url"]
+__all__ = ["flow_url", "process_url", "process_url_of", "task_url", "next_task_url"]
 
 NAMESPACE = "viewflow"
 
@@ -16,7 +16,12 @@ def flow_url(flow_class, action="process-list"):
 
 
 def process_url(process, action="process-detail"):
-    return reverse(f"{NAMESPACE}:{process.flow_class._meta.flow_label}:{action}", kwargs={"process_pk": process.pk})
+    return process_url_of(process.flow_class, process.pk, action)
+
+
+def process_url_of(flow_class, process_pk, action="process-detail"):
+    """A process page from its flow class and primary key (no process row needed)."""
+    return reverse(f"{NAMESPACE}:{flow_class._meta.flow_label}:{action}", kwargs={"process_pk": process_pk})
 
 
 def task_url(task, action=None):

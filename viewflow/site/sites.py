@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-__all__ = ["FlowSite", "viewsite"]
+__all__ = ["FlowSite", "viewsite", "flow_urlpatterns"]
 
 
 class FlowSite:
@@ -43,7 +43,7 @@ class FlowSite:
 
     @property
     def urlpatterns(self):
-        from .views import auth, lists
+        from ..views import auth, lists
 
         patterns = [
             path("", lists.FlowListView.as_view(site=self), name="index"),
@@ -64,7 +64,7 @@ class FlowSite:
 
 def flow_urlpatterns(flow_class):
     """The URLs of one flow: process list, chart, process detail and every node's views."""
-    from .views import process
+    from ..views import process
 
     kwargs = {"flow_class": flow_class}
     patterns = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BenchFlowsConfig(AppConfig):
+    name = "bench.benchflows"
+    label = "benchflows"

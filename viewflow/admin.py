@@ -1,0 +1,349 @@
+"""Django admin for processes and tasks.
+
+Everything the engine relies on (status, flow class, node, token, owner,
+timestamps) is read-only here: an admin action changes state only through the
+engine — ``process.cancel(by=...)`` and the task's activation
+(``retry``, ``cancel``, ``reassign``) — under the flow's lock, exactly as the
+site's views do. Saving a change form writes only the fields the form changed,
+never the engine's columns.
+
+A project may register its own process model with :class:`ProcessAdmin`::
+
+    from django.contrib import admin
+    from viewflow.admin import ProcessAdmin
+
+    admin.site.register(OrderProcess, ProcessAdmin)
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .base import all_flows
+from .exceptions import FlowError
+from .fields import flow_path, node_path
+from .models import Process, Task
+from .permissions import users_with_permission
+from .status import ACTIVE_TASK_STATUSES, TaskStatus
+
+__all__ = ["ProcessAdmin", "TaskAdmin", "TaskInline", "FlowFilter", "TaskFlowFilter", "NodeFilter"]
+
+#: engine columns of a task: never editable in the admin
+TASK_ENGINE_FIELDS = (
+    "process",
+    "flow_task",
+    "flow_task_type",
+    "status",
+    "created",
+    "started",
+    "finished",
+    "token",
+    "owner",
+    "owner_permission",
+    "external_task_id",
+    "data",
+    "error",
+)
+#: engine columns of a process: never editable in the admin
+PROCESS_ENGINE_FIELDS = ("flow_class", "status", "created", "finished")
+
+
+def _flow_choices():
+    flows = sorted(all_flows(), key=lambda flow_class: flow_class._meta.title.lower())
+    return [(flow_path(flow_class), flow_class._meta.title) for flow_class in flows]
+
+
+def _flow_of(path):
+    for flow_class in all_flows():
+        if flow_path(flow_class) == path:
+            return flow_class
+    return None
+
+
+class FlowFilter(admin.SimpleListFilter):
+    """Processes of one flow class."""
+
+    title = _("flow")
+    parameter_name = "flow"
+
+    def lookups(self, request, model_admin):
+        return _flow_choices()
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(flow_class=self.value())
+        return queryset
+
+
+class TaskFlowFilter(FlowFilter):
+    """Tasks of one flow class (their node path starts with the flow's path)."""
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(flow_task__startswith=f"{self.value()}.")
+        return queryset
+
+
+class NodeFilter(admin.SimpleListFilter):
+    """Tasks of one node; the choices follow the flow picked in the flow filter."""
+
+    title = _("node")
+    parameter_name = "node"
+
+    def lookups(self, request, model_admin):
+        chosen = _flow_of(request.GET.get(TaskFlowFilter.parameter_name, ""))
+        flows = [chosen] if chosen is not None else sorted(all_flows(), key=lambda f: f._meta.title.lower())
+        choices = []
+        for flow_class in flows:
+            for node in flow_class._meta.nodes.values():
+                label = node.task_title if chosen is not None else f"{flow_class._meta.title}: {node.task_title}"
+                choices.append((node_path(node), label))
+        return choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(flow_task=self.value())
+        return queryset
+
+
+def _run_each(modeladmin, request, objects, operation, done_message):
+    """Apply ``operation(obj)`` to each object; report successes and each refusal by the engine."""
+    done = 0
+    for obj in objects:
+        try:
+            operation(obj)
+        except (FlowError, PermissionDenied) as exc:
+            modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message(done), messages.SUCCESS)
+    return done
+
+
+class TaskInline(admin.TabularInline):
+    """The tasks of a process, read-only, oldest first."""
+
+    model = Task
+    fk_name = "process"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("node_title", "status", "owner", "token", "created", "finished")
+    readonly_fields = fields
+    ordering = ("created", "pk")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner")
+
+    @admin.display(description=_("node"))
+    def node_title(self, task):
+        return task.flow_task.task_title if task.flow_task else "?"
+
+
+class ProcessAdmin(admin.ModelAdmin):
+    """Processes: filter by flow and status, see their tasks, cancel them through the engine."""
+
+    list_display = ("id", "flow_title", "status", "created", "finished", "site_link")
+    list_display_links = ("id", "flow_title")
+    list_filter = (FlowFilter, "status")
+    search_fields = ("=id", "flow_class")
+    date_hierarchy = "created"
+    ordering = ("-created", "-pk")
+    readonly_fields = ("flow_path", "status", "created", "finished", "site_link")
+    exclude = PROCESS_ENGINE_FIELDS  # shown read-only above, never in the form
+    inlines = (TaskInline,)
+    actions = ("cancel_processes",)
+
+    def has_add_permission(self, request):
+        return False  # processes are started by their flow, never created by hand
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if term.startswith("#") and term[1:].isdigit():
+            return queryset.filter(pk=int(term[1:])), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("flow"))
+    def flow_title(self, process):
+        return process.flow_class._meta.title if process.flow_class else "?"
+
+    @admin.display(description=_("flow class"))
+    def flow_path(self, process):
+        return flow_path(process.flow_class) if process.flow_class else "?"
+
+    @admin.display(description=_("on the site"))
+    def site_link(self, process):
+        from .views.urls import process_url
+
+        if process.flow_class is None:
+            return ""
+        try:
+            return format_html('<a href="{}">{}</a>', process_url(process), _("open"))
+        except NoReverseMatch:  # the flow is not registered on the site
+            return ""
+
+    def save_model(self, request, obj, form, change):
+        # only the fields the form changed: never rewrite the engine's columns
+        fields = [name for name in form.changed_data if name not in PROCESS_ENGINE_FIELDS]
+        if change:
+            if fields:
+                obj.save(update_fields=fields)
+        else:
+            obj.save()
+
+    @admin.action(description=_("Cancel selected processes"), permissions=("change",))
+    def cancel_processes(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda process: process.cancel(by=request.user),
+            lambda n: ngettext("%d process canceled.", "%d processes canceled.", n) % n,
+        )
+
+
+class ReassignForm(forms.Form):
+    """The intermediate page of the reassign action: whom to give the tasks to."""
+
+    user = forms.ModelChoiceField(queryset=get_user_model()._default_manager.none(), label=_("Assign to"))
+
+    def __init__(self, *args, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users
+
+
+class TaskAdmin(admin.ModelAdmin):
+    """Tasks: filter by flow, node and status; retry, cancel and reassign them through the engine."""
+
+    list_display = ("id", "node_title", "process_link", "status", "owner", "created", "finished")
+    list_display_links = ("id", "node_title")
+    list_filter = (TaskFlowFilter, NodeFilter, "status", "flow_task_type")
+    list_select_related = ("owner",)
+    search_fields = ("=id", "=process__id", "owner__username", "external_task_id", "flow_task")
+    date_hierarchy = "created"
+    ordering = ("-created", "-pk")
+    readonly_fields = ("node_title",) + TASK_ENGINE_FIELDS[:1] + TASK_ENGINE_FIELDS[2:] + ("previous_tasks",)
+    fields = readonly_fields + ("comments",)
+    actions = ("retry_tasks", "cancel_tasks", "reassign_tasks")
+
+    def has_add_permission(self, request):
+        return False  # tasks are created by the engine only
+
+    @admin.display(description=_("node"), ordering="flow_task")
+    def node_title(self, task):
+        node = task.flow_task
+        return f"{node.flow_class._meta.title}: {node.task_title}" if node else "?"
+
+    @admin.display(description=_("process"), ordering="process")
+    def process_link(self, task):
+        url = reverse("admin:viewflow_process_change", args=[task.process_id])
+        return format_html('<a href="{}">#{}</a>', url, task.process_id)
+
+    @admin.display(description=_("previous"))
+    def previous_tasks(self, task):
+        return ", ".join(str(prev) for prev in task.previous.all()) or "-"
+
+    def save_model(self, request, obj, form, change):
+        fields = [name for name in form.changed_data if name not in TASK_ENGINE_FIELDS]
+        if fields:
+            obj.save(update_fields=fields)
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is editable (``previous`` is the engine's)."""
+
+    # -- actions -------------------------------------------------------------
+
+    @admin.action(description=_("Retry selected tasks in error"), permissions=("change",))
+    def retry_tasks(self, request, queryset):
+        errored = queryset.filter(status=TaskStatus.ERROR)
+        skipped = queryset.exclude(status=TaskStatus.ERROR).count()
+        if skipped:
+            self.message_user(
+                request,
+                ngettext("%d task skipped: not in error.", "%d tasks skipped: not in error.", skipped) % skipped,
+                messages.WARNING,
+            )
+
+        def retry(task):
+            with task.activation() as activation:
+                activation.retry(by=request.user)
+
+        _run_each(self, request, errored, retry, lambda n: ngettext("%d task retried.", "%d tasks retried.", n) % n)
+
+    @admin.action(description=_("Cancel selected tasks"), permissions=("change",))
+    def cancel_tasks(self, request, queryset):
+        def cancel(task):
+            with task.activation() as activation:
+                activation.cancel(by=request.user)
+
+        _run_each(
+            self,
+            request,
+            queryset.filter(status__in=ACTIVE_TASK_STATUSES),
+            cancel,
+            lambda n: ngettext("%d task canceled.", "%d tasks canceled.", n) % n,
+        )
+
+    @admin.action(description=_("Reassign selected tasks…"), permissions=("change",))
+    def reassign_tasks(self, request, queryset):
+        """First call: a page to choose the user. Second call (``apply``): reassign each task."""
+        tasks = list(queryset.filter(status__in=(TaskStatus.NEW, TaskStatus.ASSIGNED)))
+        if not tasks:
+            self.message_user(request, _("Only new or assigned tasks can be reassigned."), messages.WARNING)
+            return None
+        permissions = {task.owner_permission for task in tasks}
+        users = get_user_model()._default_manager.filter(is_active=True)
+        if len(permissions) == 1 and "" not in permissions:
+            users = users_with_permission(permissions.pop(), users)
+        users = users.order_by(get_user_model().USERNAME_FIELD)
+        if "apply" in request.POST:
+            form = ReassignForm(request.POST, users=users)
+            if form.is_valid():
+                user = form.cleaned_data["user"]
+
+                def reassign(task):
+                    with task.activation() as activation:
+                        activation.reassign(user, by=request.user)
+
+                _run_each(
+                    self,
+                    request,
+                    tasks,
+                    reassign,
+                    lambda n: ngettext("%(n)d task reassigned to %(user)s.", "%(n)d tasks reassigned to %(user)s.", n)
+                    % {"n": n, "user": user},
+                )
+                return None
+        else:
+            form = ReassignForm(users=users)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reassign tasks"),
+            "opts": self.model._meta,
+            "tasks": tasks,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": "reassign_tasks",
+        }
+        return TemplateResponse(request, "admin/viewflow/task/reassign.html", context)
+
+
+admin.site.register(Process, ProcessAdmin)
+admin.site.register(Task, TaskAdmin)

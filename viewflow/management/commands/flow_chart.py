@@ -1,0 +1,38 @@
+"""``manage.py flow_chart <flow> [-o chart.svg] [--process PK]``: the flow chart as SVG."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ...chart import process_states, render_svg
+from ._flows import find_flow
+
+
+class Command(BaseCommand):
+    help = (
+        "Render a flow's chart as SVG, to a file or to stdout. The flow is named by its dotted path "
+        "(helloworld.flows.HelloWorldFlow) or its label (helloworld)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("flow", help="dotted path of the flow class, or its label")
+        parser.add_argument("-o", "--output", help="write the SVG to this file (default: stdout)")
+        parser.add_argument(
+            "--process", type=int, metavar="PK", help="colour the nodes with this process's state"
+        )
+
+    def handle(self, *args, flow, output=None, process=None, **options):
+        flow_class = find_flow(flow)
+        states = None
+        if process is not None:
+            found = flow_class.process_cls._default_manager.filter(pk=process, flow_class=flow_class).first()
+            if found is None:
+                raise CommandError(f"No process #{process} of {flow_class._meta.flow_label}.")
+            states = process_states(flow_class.task_cls._default_manager.filter(process_id=found.pk))
+        svg = render_svg(flow_class, states)
+        if output:
+            with open(output, "w", encoding="utf-8") as file:
+                file.write(svg)
+            self.stderr.write(f"Wrote the chart of {flow_class._meta.title} to {output}.")
+        else:
+            self.stdout.write(svg)
