@@ -11,7 +11,8 @@ operation must succeed exactly when the task's state allows it (else a clean
 * every DONE task except an End has successors;
 * Joins balance: at most one join task per split group; a waiting (STARTED)
   join task still has an active branch; a DONE join has none and was reached
-  by every branch that was not canceled.
+  by every branch that was not canceled (plus, at most, the canceled branch
+  whose cancel released it).
 """
 
 import pytest
@@ -232,7 +233,11 @@ class EngineMachine(RuleBasedStateMachine):
                 if not started:  # a split with no branch arrives by itself
                     assert len(arrived) == 1 and by_pk[next(iter(arrived))].flow_task_type == "SPLIT"
                 else:
-                    assert arrived == expected, (join, arrived, expected)
+                    # every branch that went on arrived; a canceled branch shows only when its cancel released the join
+                    closed_by_cancel = arrived - expected
+                    assert expected <= arrived, (join, arrived, expected)
+                    assert len(closed_by_cancel) <= 1, (join, arrived, expected)
+                    assert all(by_pk[pk].status == TaskStatus.CANCELED for pk in closed_by_cancel)
 
 
 def test_random_operations_keep_the_invariants(user_factory):
@@ -262,6 +267,8 @@ def test_canceling_the_last_open_branch_releases_the_join():
     with third.activation() as activation:
         activation.cancel()
     gather = Task.objects.get(process_id=process.pk, flow_task=ParallelFlow.gather)
-    assert gather.status == TaskStatus.DONE and list(gather.previous.all()) == [first]
+    assert gather.status == TaskStatus.DONE
+    # the branch that went on arrived; so did the cancel that released the join, not the earlier one
+    assert sorted(gather.previous.values_list("pk", flat=True)) == [first.pk, third.pk]
     process = SampleProcess.objects.get(pk=process.pk)
     assert process.status == ProcessStatus.DONE and process.items == ["tallied"]
