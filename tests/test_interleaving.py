@@ -32,6 +32,7 @@ from viewflow.contrib.celery import Job
 from viewflow.exceptions import FlowRuntimeError
 from viewflow.fields import node_path
 from viewflow.flow import job as job_module
+from viewflow.flow.gateway import Join
 from viewflow.lock import no_lock
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
@@ -92,8 +93,8 @@ def complete_vet(task, owner, approved=True):
 def test_competing_join_arrivals_fire_the_join_once(flow_lock, monkeypatch):
     process = ParallelFlow.start.run(branches=2)
     first, second = Task.objects.filter(process_id=process.pk, flow_task=ParallelFlow.branch).order_by("pk")
-    # A stops right after counting the open branches (it saw B's still open)
-    pause = PausePoint(monkeypatch, Step, "count_active", "A", when="after")
+    # A stops right after reading the open branches (it saw B's still open)
+    pause = PausePoint(monkeypatch, Join, "_find", "A", when="after")
     a, b = race(pause, lambda: ParallelFlow.branch.run(first), lambda: ParallelFlow.branch.run(second), ParallelFlow)
     assert a.error is None and b.error is None
 
@@ -114,7 +115,7 @@ def test_no_lock_is_unsafe_competing_join_arrivals_lose_the_join(monkeypatch):
     use_lock(monkeypatch, no_lock)
     process = ParallelFlow.start.run(branches=2)
     first, second = Task.objects.filter(process_id=process.pk, flow_task=ParallelFlow.branch).order_by("pk")
-    pause = PausePoint(monkeypatch, Step, "count_active", "A", when="after")
+    pause = PausePoint(monkeypatch, Join, "_find", "A", when="after")
     a, b = race(
         pause,
         lambda: ParallelFlow.branch.run(first),
@@ -325,3 +326,28 @@ def test_signal_vs_cancel(flow_lock, monkeypatch, first):
         assert nodes(process) == [("start", "DONE"), ("wait_ping", "CANCELED")]
     waiting.refresh_from_db()
     assert not waiting.is_active
+
+
+# -- reading never waits ------------------------------------------------------------------
+
+
+def test_pages_do_not_wait_for_a_step_holding_the_lock(flow_lock, monkeypatch, user_factory):
+    """A GET takes no lock: while a step holds the process, its pages still answer (with the committed state)."""
+    owner = user_factory("owner", VET_PERM)
+    process, task = vet_task(owner)
+    pause = pause_on_update(monkeypatch, "A", IntegrityFlow.vet, TaskStatus.DONE)
+    a = Worker("A", complete_vet(task, owner, True)).start()
+    pause.wait()
+
+    def read_pages():
+        client = Client()
+        client.force_login(owner)
+        pages = [f"/flows/integrity/{process.pk}/vet/{task.pk}/", f"/flows/integrity/{process.pk}/vet/{task.pk}/detail/",
+                 f"/flows/integrity/{process.pk}/", "/flows/inbox/"]
+        return [client.get(page).status_code for page in pages]
+
+    reader = Worker("B", read_pages).start().finish()  # finishes while A still holds the lock
+    assert a.is_alive()
+    pause.release()
+    assert a.finish().error is None
+    assert reader.error is None and reader.result == [200, 200, 200, 200]
