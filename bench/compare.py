@@ -205,20 +205,26 @@ def main(argv=None):
     suffix = "quick" if args.quick else "full"
     out_dir = Path(args.out_dir)
     ours_file, peer_file = out_dir / f"results-ours-{suffix}.json", out_dir / f"results-peer-{suffix}.json"
-    common = ["--db", ",".join(dbs)] + (["--quick"] if args.quick else [])
 
-    if args.skip_ours:
-        ours = json.loads(Path(args.skip_ours).read_text())["results"]
-    else:
-        cmd = [sys.executable, "-m", "bench.main", *common, "--out", str(ours_file)]
-        if args.quick:
-            cmd.append("--no-extras")
-        ours, _ = run(cmd, env, "this project")
-    if args.skip_peer:
-        peer = json.loads(Path(args.skip_peer).read_text())["results"]
-    else:
-        cmd = [str(PEER / "run.sh"), *common, "--variants", "select_for_update_lock", "--out", str(peer_file)]
-        peer, _ = run(cmd, env, "peer (django-viewflow 2.4.0)")
+    # Scenario by scenario, ours then the peer's on the same database, so that a change
+    # of load on the machine (it is shared) hits both sides of a ratio alike.
+    ours = json.loads(Path(args.skip_ours).read_text())["results"] if args.skip_ours else []
+    peer = json.loads(Path(args.skip_peer).read_text())["results"] if args.skip_peer else []
+    for db in dbs:
+        for scenario in SCENARIOS:
+            if scenario == "concurrent_join" and db != "postgres":
+                continue
+            only = ["--db", db, "--only", scenario] + (["--quick"] if args.quick else [])
+            if not args.skip_ours:
+                cmd = [sys.executable, "-m", "bench.main", *only] + (["--no-extras"] if args.quick else [])
+                ours += run(cmd, env, f"ours {scenario} on {db}")[0]
+            if not args.skip_peer:
+                cmd = [str(PEER / "run.sh"), *only, "--variants", "select_for_update_lock"]
+                peer += run(cmd, env, f"peer {scenario} on {db}")[0]
+    meta = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "dbs": dbs, "quick": args.quick}
+    ours_file.write_text(json.dumps({"meta": meta, "results": ours}, indent=2, default=str) + "\n")
+    peer_file.write_text(json.dumps({"meta": meta, "results": peer}, indent=2, default=str) + "\n")
+    eprint(f"wrote {ours_file} and {peer_file}")
 
     text, summary = report(ours, peer, dbs)
     print(text, flush=True)

@@ -441,7 +441,7 @@ def _fill_inbox_sql(n, template, bob):
                 cursor.execute(prefix + sql.replace("{series}", series), [count, *params])
 
     def series_params(*params):
-        return [count, *params] if pg else list(params)
+        return [*params, count] if pg else list(params)  # the series comes last (FROM), or first (WITH)
 
     run(
         f'INSERT INTO "{p_table}" ("id", "flow_class", "status", "created", "finished") '

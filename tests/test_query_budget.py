@@ -167,3 +167,24 @@ def _user():
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_user("someone")
+
+
+def test_lists_count_only_up_to_the_cap_and_say_there_is_more(people, monkeypatch, user_factory, client_for):
+    from viewflow.views import lists
+
+    alice, bob = people
+    for i in range(4):
+        alice.post("/flows/helloworld/start/", {"text": f"Hello {i}"})
+    monkeypatch.setattr(lists, "COUNT_CAP", 3)
+    with CaptureQueriesContext(connection) as queue:
+        page = bob.get("/flows/queue/").content.decode()
+    counting = [sql for sql in _sql(queue) if "COUNT(" in sql]
+    assert len(counting) == 1  # the list and the navigation's inbox and queue, at once
+    assert 'data-count="queue">3+<' in page and 'data-count="inbox">0<' in page
+    assert page.count("/assign/") == 4  # the page itself shows its rows
+    monkeypatch.setattr(lists, "COUNT_CAP", 10)
+    page = bob.get("/flows/queue/").content.decode()
+    assert 'data-count="queue">4<' in page
+    # a user whom no node gives a permission: empty queue, no error
+    nobody = client_for(user_factory("nobody"))
+    assert 'data-count="queue">0<' in nobody.get("/flows/queue/").content.decode()

@@ -181,8 +181,12 @@ class Step:
             .exists()
         )
 
-    def count_active(self, token_prefix, exclude=()):
-        """Count the active tasks of a token group (a Join's open branches)."""
+    def count_active(self, token_prefix, exclude=(), in_database=True):
+        """Count the active tasks of a token group (a Join's open branches).
+
+        ``in_database=False``: count only the tasks this step holds, for a caller
+        that asked the database itself.
+        """
         excluded = {id(task) for task in exclude}
         group = token_prefix.rstrip(".")
         in_memory = [
@@ -192,7 +196,7 @@ class Step:
             and task.status in ACTIVE_TASK_STATUSES
             and task.token.startswith(token_prefix)
         ]
-        if group in self.split_groups:  # the whole group was born in this step
+        if group in self.split_groups or not in_database:  # the whole group was born in this step
             return len(in_memory)
         saved_in_step = [task.pk for task in in_memory if task.pk is not None]
         queryset = Task._base_manager.using(self.using).filter(
@@ -508,7 +512,7 @@ def close_branch(step, task):
     if "/" in group:  # a branch of a split
         join = task.flow_task.closing_join()
         if join is not None and not step.count_active(f"{group}."):
-            join.arrive(step, [task], group)
+            join.arrive(step, [], group)  # a canceled branch does not lead anywhere
     if step.process.status in (ProcessStatus.STARTED, ProcessStatus.ERROR) and not step.has_active():
         step.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
         step.emit(signals.flow_finished, process=step.process)

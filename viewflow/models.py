@@ -107,6 +107,12 @@ class Task(models.Model):
         indexes = [
             # a user's inbox and archive
             models.Index(fields=["owner", "status", "created"], name="vf_task_owner_status"),
+            # the inbox page: a user's open tasks, newest first, read in index order
+            models.Index(
+                fields=["owner", "-created"],
+                condition=models.Q(status__in=["ASSIGNED", "STARTED"]),
+                name="vf_task_inbox",
+            ),
             # a permission's queue of unclaimed tasks
             models.Index(fields=["owner_permission", "status", "created"], name="vf_task_queue"),
             # a process's tasks, and a Join looking for its branches

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.db.models import Case, Q, Value, When
 from django.utils.translation import gettext as _
 
 from ..exceptions import FlowRuntimeError
@@ -224,7 +225,7 @@ class Join(Gateway):
         return self.arrive(step, previous, group)
 
     def arrive(self, step, previous, group):
-        join_task = self._find(step, group)
+        join_task, open_in_database = self._find(step, group)
         if join_task is None:
             join_task = step.new_task(self, group, status=TaskStatus.STARTED)
         for prev in previous:
@@ -236,22 +237,35 @@ class Join(Gateway):
             step.cancel_active(f"{group}.", exclude=[join_task])
             if step.process.status == ProcessStatus.ERROR:  # a canceled branch may have been the failed one
                 refresh_error_status(step)
-        elif step.count_active(f"{group}.", exclude=[join_task]):
+        elif open_in_database or step.count_active(
+            f"{group}.", exclude=[join_task], in_database=open_in_database is None
+        ):
             return activation
         activation.finish()
         return activation
 
     def _find(self, step, group):
+        """``(join task of the group or None, is a branch still open in the database?)``.
+
+        When the database has to be asked, one statement answers both: it returns
+        the join task and at most one open branch (tasks of this step are counted
+        from memory by the caller). The second item is None when nothing was read.
+        """
         for task in step.tasks:
             if task.flow_task is self and task.token == group:
-                return task
+                return task, None
         if group in step.split_groups:
-            return None
-        return (
+            return None, None
+        in_step = [task.pk for task in step.tasks if task.pk is not None]
+        open_branch = Q(token__startswith=f"{group}.", status__in=ACTIVE_TASK_STATUSES) & ~Q(pk__in=in_step)
+        rows = list(
             self.flow_class.task_cls._base_manager.using(step.using)
-            .filter(process_id=step.process.pk, flow_task=self, token=group)
-            .first()
+            .filter(Q(flow_task=self, token=group) | open_branch, process_id=step.process.pk)
+            .annotate(join_first=Case(When(token=group, then=Value(0)), default=Value(1)))
+            .order_by("join_first", "pk")[:2]
         )
+        join_task = next((task for task in rows if task.token == group), None)
+        return join_task, any(task.token != group for task in rows)
 
     def next_nodes(self, activation):
         parent = activation.task.token.rpartition("/")[0]

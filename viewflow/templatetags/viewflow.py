@@ -52,6 +52,8 @@ def flowurl(obj, action=None):
     ``{% flowurl flow_class "start" %}``; add ``as name`` to store it.
     """
     if isinstance(obj, Task):
+        if obj.flow_task is None:  # its node path names no node any more: nothing to link to
+            return ""
         if action == "process":  # the task's process page, without loading the process
             return process_url_of(obj.flow_task.flow_class, obj.process_id)
         return task_url(obj, action)
@@ -80,17 +82,20 @@ def status_badge(obj):
 
 @register.simple_tag(takes_context=True)
 def task_counts(context):
-    """Inbox and queue counts for the navigation (two indexed COUNT queries)."""
-    from ..views.lists import inbox_filter, queue_filter
+    """Inbox and queue counts for the navigation: one capped counting statement.
 
+    ``counts.inbox``/``counts.queue`` stop at ``COUNT_CAP``; ``counts.inbox_more``/
+    ``counts.queue_more`` say the list goes on. A task list page has counted them already.
+    """
+    from ..views.lists import nav_counts
+
+    if context.get("task_counts"):
+        return context["task_counts"]
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {
-        "inbox": Task.objects.filter(inbox_filter(user)).count(),
-        "queue": Task.objects.filter(queue_filter(user)).count(),
-    }
+    return nav_counts(user)
 
 
 @register.simple_tag

@@ -1,11 +1,19 @@
 """Pages across flows: the flow list, and the user's inbox, queue and archive.
 
-Each list is one indexed, paginated query plus its COUNT: the number of
-queries per page does not grow with the rows shown.
+Each list is one indexed, paginated query plus one statement that counts the
+list and the navigation's inbox and queue at once. Counts stop at
+``COUNT_CAP`` rows (the page shows "1000+"): counting a million rows to print
+the number would cost more than the page. Neither the number of queries nor the
+work per page grows with the rows stored.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Paginator
+from django.db import connections, router
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView, TemplateView
@@ -14,7 +22,20 @@ from ..conf import viewflow_settings
 from ..status import ProcessStatus, TaskStatus
 from .mixins import SiteLoginRequiredMixin
 
-__all__ = ["FlowListView", "InboxView", "QueueView", "ArchiveView", "inbox_filter", "queue_filter", "archive_filter"]
+__all__ = [
+    "FlowListView",
+    "InboxView",
+    "QueueView",
+    "ArchiveView",
+    "inbox_filter",
+    "queue_filter",
+    "archive_filter",
+    "capped_counts",
+    "COUNT_CAP",
+]
+
+#: lists and the navigation count their tasks this far, then say "more"
+COUNT_CAP = 1000
 
 
 class SiteViewMixin(SiteLoginRequiredMixin):
@@ -76,11 +97,91 @@ def inbox_filter(user):
 
 
 def queue_filter(user):
-    """A Q() of the unassigned tasks ``user`` may claim (by permission)."""
+    """A Q() of the unassigned tasks ``user`` may claim (by permission).
+
+    Only the user's permissions that some node asks for are listed, so the
+    database sees one value (or a few) and walks the queue index in order.
+    """
     base = Q(status=TaskStatus.NEW, owner__isnull=True)
     if user.is_superuser:
         return base & ~Q(owner_permission="")
-    return base & Q(owner_permission__in=sorted(user.get_all_permissions()))
+    return base & Q(owner_permission__in=sorted(user.get_all_permissions() & _node_permissions()))
+
+
+def _node_permissions():
+    """Every ``owner_permission`` a node of a declared flow gives its tasks."""
+    from ..base import all_flows
+
+    return {
+        permission
+        for flow_class in all_flows()
+        for node in flow_class._meta.nodes.values()
+        for permission in [getattr(node, "owner_permission", "")]
+        if permission
+    }
+
+
+def capped_counts(querysets, cap=None):
+    """``{name: (count, more)}`` for ``{name: queryset}``, each counted up to ``cap`` rows, in one statement."""
+    from ..models import Task
+
+    cap = COUNT_CAP if cap is None else cap
+
+    parts, params = [], []
+    for queryset in querysets.values():
+        try:
+            sql, sql_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # a filter that cannot match, e.g. no permission at all
+            parts.append("0")
+            continue
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped)")
+        params.extend(sql_params)
+    if not parts:
+        return {}
+    with connections[router.db_for_read(Task)].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return {name: (min(n, cap), n > cap) for name, n in zip(querysets, row)}
+
+
+def nav_counts(user):
+    """The navigation's ``{"inbox": n, "inbox_more": bool, "queue": n, "queue_more": bool}``."""
+    from ..models import Task
+
+    counts = capped_counts(
+        {"inbox": Task.objects.filter(inbox_filter(user)), "queue": Task.objects.filter(queue_filter(user))}
+    )
+    return _nav(counts)
+
+
+def _nav(counts):
+    return {
+        "inbox": counts["inbox"][0],
+        "inbox_more": counts["inbox"][1],
+        "queue": counts["queue"][0],
+        "queue_more": counts["queue"][1],
+    }
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose count is given (capped): ``more`` tells that the list goes on."""
+
+    def __init__(self, object_list, per_page, count, more, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._count, self.more = count, more
+
+    @cached_property
+    def count(self):
+        return self._count
+
+    def page(self, number):
+        """The page; when the list goes on past the count, the page is not cut at the count."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if not self.more and top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(self.object_list[bottom:top], number, self)
 
 
 def archive_filter(user):
@@ -115,6 +216,32 @@ class TaskListView(SiteViewMixin, ListView):
             queryset = queryset.filter(process__flow_class=flow_class)
         return queryset.select_related("owner").order_by(*self.ordering)
 
+    def counts(self):
+        """This list's count and the navigation's, in one statement (see :func:`capped_counts`).
+
+        On a page past the cap the list is counted as far as that page.
+        """
+        if not hasattr(self, "_counts"):
+            from ..models import Task
+
+            user = self.request.user
+            querysets = {"inbox": Task.objects.filter(inbox_filter(user)), "queue": Task.objects.filter(queue_filter(user))}
+            own = self.list_name if self.list_name in querysets and self.current_flow() is None else "list"
+            if own == "list":
+                querysets["list"] = self.get_queryset()
+            page = self.request.GET.get(self.page_kwarg) or ""
+            per_page = self.get_paginate_by(None)
+            cap = max(COUNT_CAP, (int(page) + 1) * per_page) if page.isdigit() else COUNT_CAP  # a next page shows
+            self._counts = capped_counts(querysets, cap)
+            self._counts["own"] = self._counts[own]
+        return self._counts
+
+    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        count, more = self.counts()["own"]
+        return CappedPaginator(
+            queryset, per_page, count, more, orphans=orphans, allow_empty_first_page=allow_empty_first_page, **kwargs
+        )
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             title=self.title,
@@ -122,6 +249,7 @@ class TaskListView(SiteViewMixin, ListView):
             empty_message=self.empty_message,
             flows=self.visible_flows(),
             current_flow=self.current_flow(),
+            task_counts=_nav(self.counts()),
             **kwargs,
         )
 
