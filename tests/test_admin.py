@@ -249,3 +249,24 @@ def test_lists_cost_the_same_queries_for_few_or_many_rows(admin_client):
         OpsReviewFlow.start.run()
     many = (count("/admin/viewflow/process/"), count("/admin/viewflow/task/"))
     assert few == many  # no query per row
+
+
+def test_unassign_and_undo_are_admin_actions_too(admin_client, user_factory):
+    """DESIGN §4: every task operation is also an admin action; unassign and undo were missing."""
+    clerk = user_factory("clerk", "testapp.can_review_sampleprocess")
+    process = OpsReviewFlow.start.run(text="ok")
+    task = review_task(process)
+    with task.activation() as activation:
+        activation.assign(clerk)
+    post_action(admin_client, "task", "unassign_tasks", [task])
+    task.refresh_from_db()
+    assert task.status == TaskStatus.NEW and task.owner is None
+
+    # undo: refused with the engine's reason once the next node ran, done otherwise
+    with task.activation() as activation:
+        activation.assign(clerk)
+        activation.done()
+    response = post_action(admin_client, "task", "undo_tasks", [task])
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+    assert any("cannot be undone" in message for message in messages_of(response))

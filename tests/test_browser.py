@@ -148,6 +148,33 @@ def test_pages_fit_a_phone_screen(browser, live_server, people, client_for):
     phone.context.close()
 
 
+def test_a_double_click_on_start_starts_one_process(browser, live_server, people, monkeypatch):
+    """Clicking Start twice on a slow server posted the form twice: two processes."""
+    import time
+
+    from viewflow.views.mixins import StartViewMixin
+
+    dispatch = StartViewMixin.dispatch
+
+    def slow_dispatch(self, request, *args, **kwargs):
+        if request.method == "POST":
+            time.sleep(0.6)
+        return dispatch(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(StartViewMixin, "dispatch", slow_dispatch)
+    starter = log_in(browser, live_server, "starter", javascript=True)
+    starter.goto(f"{live_server.url}/flows/helloworld/start/")
+    starter.fill("input[name=text]", "Twice")
+    box = starter.locator("button:has-text('Start')").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    starter.mouse.click(x, y)  # a person's impatient second click
+    starter.wait_for_timeout(150)
+    starter.mouse.click(x, y)
+    starter.wait_for_selector(".alert-success")
+    starter.wait_for_timeout(1500)  # a second request would be done by now
+    assert HelloWorldProcess.objects.filter(text="Twice").count() == 1
+
+
 def test_layout_and_inline_formset_in_a_browser(browser, live_server, user_factory):
     from tests.testapp.models import SampleProcess
     from tests.testapp.site_flows import SiteOrderFlow

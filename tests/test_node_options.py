@@ -6,7 +6,9 @@ from django.core.exceptions import PermissionDenied
 from tests.testapp.flows import AnnotatedFlow, AvailableFlow, CodeStartFlow, PermissionFlow, ProxyTaskFlow
 from tests.testapp.models import SampleProcess, SampleTask
 from tests.utils import do_task, fresh, task_of
+from viewflow import flow
 from viewflow.models import Task
+from viewflow.views import StartView
 from viewflow.permissions import task_permissions
 from viewflow.status import ProcessStatus, TaskStatus
 
@@ -92,3 +94,14 @@ def test_titles_and_descriptions_from_docstring_and_annotation():
     assert AnnotatedFlow.check.task_title == "Check" and AnnotatedFlow.check.description == ""
     assert CodeStartFlow.process_title == "Started from code, a person approves it"
     assert AvailableFlow.process_title == "Available"  # no docstring: from the class name
+
+
+def test_start_available_also_takes_the_user_lookup_as_keywords(user_factory):
+    """``.Available(is_staff=True)`` (the lookup as keywords) raised a TypeError at import."""
+    node = flow.Start(StartView).Available(is_staff=True)
+    staff = user_factory("zed")
+    staff.is_staff = True
+    staff.save()
+    assert node.can_execute(staff) and not node.can_execute(user_factory("anna"))
+    with pytest.raises(TypeError, match="not both"):
+        flow.Start(StartView).Available(lambda user: True, is_staff=True)

@@ -322,7 +322,20 @@ def test_flow_list_counts_running_processes_and_my_tasks(approver, user_factory,
     make_processes(2, status=TaskStatus.NEW)
     make_processes(1, status=TaskStatus.ASSIGNED, owner=approver)
     page = client_for(approver).get("/flows/").content.decode()
-    assert "3 processes running" in page and "3 tasks for you" in page
+    assert "3 processes running" in page and "1 task in your inbox" in page and "2 tasks to claim" in page
     watcher = client_for(user_factory("watcher", VIEW))
     page = watcher.get("/flows/").content.decode()
-    assert "3 processes running" in page and "for you" not in page
+    assert "3 processes running" in page and "inbox</a>" not in page and "to claim" not in page
+
+
+@pytest.mark.django_db
+def test_flow_list_tasks_to_claim_link_to_the_queue_not_to_an_empty_inbox(approver, client_for):
+    """A task waiting in the queue was counted "for you" and linked to the inbox, which showed nothing."""
+    make_processes(1, status=TaskStatus.NEW)
+    client = client_for(approver)
+    page = client.get("/flows/").content.decode()
+    assert "in your inbox" not in page
+    link = re.search(r'href="([^"]+)" data-count="queue">1 task to claim<', page)
+    assert link, page
+    listed = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert "/helloworld/" in listed and "Claim" in listed

@@ -144,7 +144,9 @@ class EngineMachine(RuleBasedStateMachine):
             with task.activation() as activation:
                 activation.cancel(by=self.manager)
 
-        self.attempt(task.status in ACTIVE_TASK_STATUSES, operation)
+        # a waiting Join is not canceled itself: its branches are (test_operations.py)
+        legal = task.status in ACTIVE_TASK_STATUSES and getattr(task.flow_task, "can_cancel", True)
+        self.attempt(legal, operation)
 
     @rule(process=processes, index=st.integers(0, 9))
     def cancel_branch(self, process, index):

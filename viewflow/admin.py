@@ -3,7 +3,7 @@
 Everything the engine relies on (status, flow class, node, token, owner,
 timestamps) is read-only here: an admin action changes state only through the
 engine — ``process.cancel(by=...)`` and the task's activation
-(``retry``, ``cancel``, ``reassign``) — under the flow's lock, exactly as the
+(``retry``, ``cancel``, ``reassign``, ``unassign``, ``undo``) — under the flow's lock, exactly as the
 site's views do. Saving a change form writes only the fields the form changed,
 never the engine's columns.
 
@@ -241,7 +241,7 @@ class TaskAdmin(admin.ModelAdmin):
     ordering = ("-created", "-pk")
     readonly_fields = ("node_title",) + TASK_ENGINE_FIELDS[:1] + TASK_ENGINE_FIELDS[2:] + ("previous_tasks",)
     fields = readonly_fields + ("comments",)
-    actions = ("retry_tasks", "cancel_tasks", "reassign_tasks")
+    actions = ("retry_tasks", "cancel_tasks", "reassign_tasks", "unassign_tasks", "undo_tasks")
 
     def has_add_permission(self, request):
         return False  # tasks are created by the engine only
@@ -299,6 +299,35 @@ class TaskAdmin(admin.ModelAdmin):
             queryset.filter(status__in=ACTIVE_TASK_STATUSES),
             cancel,
             lambda n: ngettext("%d task canceled.", "%d tasks canceled.", n) % n,
+        )
+
+    @admin.action(description=_("Unassign selected tasks (back to the queue)"), permissions=("change",))
+    def unassign_tasks(self, request, queryset):
+        def unassign(task):
+            with task.activation() as activation:
+                activation.unassign(by=request.user)
+
+        _run_each(
+            self,
+            request,
+            queryset.filter(status=TaskStatus.ASSIGNED),
+            unassign,
+            lambda n: ngettext("%d task unassigned.", "%d tasks unassigned.", n) % n,
+        )
+
+    @admin.action(description=_("Undo selected done tasks"), permissions=("change",))
+    def undo_tasks(self, request, queryset):
+        def undo(task):
+            with task.activation() as activation:
+                activation.undo(by=request.user)
+
+        # the engine says why a task cannot be undone (its node, or what it led to)
+        _run_each(
+            self,
+            request,
+            queryset.filter(status=TaskStatus.DONE),
+            undo,
+            lambda n: ngettext("%d task undone.", "%d tasks undone.", n) % n,
         )
 
     @admin.action(description=_("Reassign selected tasks…"), permissions=("change",))

@@ -43,13 +43,17 @@ class Start(ViewMixin, PermissionMixin, BaseStart):
         super().__init__(view, **view_kwargs)
         self._available = None
 
-    def Available(self, rule):
+    def Available(self, rule=None, **lookup):
         """Who may start: ``callable(user) -> bool`` or a user lookup such as ``{"is_staff": True}``.
+
+        The lookup may also be given as keywords: ``.Available(is_staff=True)``.
 
         With ``.Permission(...)`` too, a user needs both. With neither, any
         logged-in user may start the process.
         """
-        self._available = rule
+        if rule is not None and lookup:
+            raise TypeError("Available() takes a callable or a lookup, not both.")
+        self._available = rule if rule is not None else (lookup or None)
         return self
 
     def can_execute(self, user):

@@ -65,12 +65,16 @@ class FlowListView(SiteViewMixin, TemplateView):
             .annotate(n=Count("pk"))
             .order_by()
         )
-        mine = dict(
-            Task.objects.filter(inbox_filter(user) | queue_filter(user), process__flow_class__in=visible)
+        # what is in my inbox and what I may claim, counted apart: each links to its own list
+        mine = {
+            flow_class: (inbox, queue)
+            for flow_class, inbox, queue in Task.objects.filter(
+                inbox_filter(user) | queue_filter(user), process__flow_class__in=visible
+            )
             .values_list("process__flow_class")
-            .annotate(n=Count("pk"))
+            .annotate(inbox=Count("pk", filter=inbox_filter(user)), queue=Count("pk", filter=queue_filter(user)))
             .order_by()
-        )
+        }
         flows = []
         for flow_class in visible:
             starts = [node for node in flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)]
@@ -80,7 +84,8 @@ class FlowListView(SiteViewMixin, TemplateView):
                     "meta": flow_class._meta,
                     "start_nodes": starts,
                     "active": active.get(flow_class, 0),
-                    "my_tasks": mine.get(flow_class, 0),
+                    "inbox": mine.get(flow_class, (0, 0))[0],
+                    "queue": mine.get(flow_class, (0, 0))[1],
                 }
             )
         return super().get_context_data(flows=flows, **kwargs)

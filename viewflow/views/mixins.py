@@ -19,6 +19,8 @@ from django.forms import BaseModelForm
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from ..activation import Step, run_step
@@ -228,9 +230,15 @@ class TaskViewMixin(FlowViewMixin):
         self.activation_done(form, *formsets)
         self.object = self.activation.process
         url = self.get_success_url()
-        done = {"task": self.activation.task.flow_task.task_title, "process": self.activation.process}
+        process = self.activation.process
+        done = {"task": self.activation.task.flow_task.task_title, "process": process}
         if url == reverse("viewflow:inbox"):
-            message = _("%(task)s is done. Nothing more for you in %(process)s: here is your inbox.") % done
+            # the process is one click away: the user may want to see what their step led to
+            done = {
+                "task": conditional_escape(done["task"]),
+                "process": format_html('<a href="{}" class="alert-link">{}</a>', process_url(process), process),
+            }
+            message = mark_safe(_("%(task)s is done. Nothing more for you in %(process)s: here is your inbox.") % done)
         else:
             message = _("%(task)s is done. Here is your next task in %(process)s.") % done
         messages.success(self.request, message)
