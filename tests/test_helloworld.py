@@ -142,3 +142,11 @@ def test_task_done_twice_gives_a_message_and_no_duplicate(starter, approver, cli
     assert response.status_code == 200
     assert "already done" in response.content.decode()
     assert process.task_set.filter(flow_task=HelloWorldFlow.end).count() == 1
+
+
+def test_refused_user_sees_the_sites_403_page_with_the_reason(user_factory, client_for, approver):
+    response = client_for(approver).get("/flows/helloworld/start/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "You may not start this process." in page
+    assert 'href="/flows/inbox/"' in page  # a way back, inside the site's layout

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.forms import BaseModelForm
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -46,10 +47,28 @@ def _login_url(configured):
 
 
 class SiteLoginRequiredMixin(LoginRequiredMixin):
-    """Send anonymous visitors to ``settings.LOGIN_URL`` (or to the site's login page)."""
+    """Send anonymous visitors to ``settings.LOGIN_URL`` (or to the site's login page).
+
+    A signed-in user refused with ``PermissionDenied`` gets the site's own 403
+    page (``viewflow/403.html``, with the reason and a way back), not a bare one.
+    """
 
     def get_login_url(self):
         return _login_url(str(self.login_url or settings.LOGIN_URL))
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+
+        @functools.wraps(view)
+        def refusing_politely(request, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied as exc:
+                response = TemplateResponse(request, "viewflow/403.html", {"reason": str(exc)}, status=403)
+                return response.render()
+
+        return refusing_politely
 
 
 class FlowViewMixin(SiteLoginRequiredMixin):
