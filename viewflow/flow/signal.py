@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from .func import Function
 
-__all__ = ["Signal"]
+__all__ = ["Signal", "SignalReceiver"]
 
 
-class Signal(Function):
+class SignalReceiver:
+    """A node that listens to ``self.signal`` (from ``self.sender``) once its flow class is created."""
+
+    def __set_name__(self, owner, name):
+        super().__set_name__(owner, name)
+        self.signal.connect(
+            self.on_signal, sender=self.sender, weak=False, dispatch_uid=f"viewflow-{owner.__qualname__}-{name}"
+        )
+
+
+class Signal(SignalReceiver, Function):
     """Wait until ``signal`` arrives; ``receiver(activation, **signal_kwargs)`` runs and the flow goes on.
 
     The receiver's task loader (``@flow_signal(task_loader)``) picks the waiting
@@ -22,12 +32,6 @@ class Signal(Function):
         super().__init__(receiver, task_loader)
         self.signal = signal
         self.sender = sender
-
-    def __set_name__(self, owner, name):
-        super().__set_name__(owner, name)
-        self.signal.connect(
-            self.on_signal, sender=self.sender, weak=False, dispatch_uid=f"viewflow-{owner.__qualname__}-{name}"
-        )
 
     def on_signal(self, sender, **kwargs):
         kwargs.pop("signal", None)

@@ -9,6 +9,7 @@ from django.urls import path
 
 from ..activation import StartActivation, start_step
 from .base import Event, PermissionMixin
+from .signal import SignalReceiver
 from .view import ViewMixin
 
 __all__ = ["BaseStart", "Start", "StartFunction", "StartSignal"]
@@ -93,7 +94,7 @@ class StartFunction(BaseStart):
             return activation.done()
 
 
-class StartSignal(BaseStart):
+class StartSignal(SignalReceiver, BaseStart):
     """Start a process when a Django signal is sent; ``receiver(activation, **signal_kwargs)``."""
 
     def __init__(self, signal, receiver, sender=None):
@@ -101,12 +102,6 @@ class StartSignal(BaseStart):
         self.signal = signal
         self.receiver = receiver
         self.sender = sender
-
-    def __set_name__(self, owner, name):
-        super().__set_name__(owner, name)
-        self.signal.connect(
-            self.on_signal, sender=self.sender, weak=False, dispatch_uid=f"viewflow-{owner.__qualname__}-{name}"
-        )
 
     def on_signal(self, sender, **kwargs):
         kwargs.pop("signal", None)

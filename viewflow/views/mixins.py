@@ -114,6 +114,17 @@ class FlowViewMixin(SiteLoginRequiredMixin):
         return context
 
 
+class ProcessModelMixin:
+    """A model view of the flow's process model (``model`` follows the URL's flow)."""
+
+    @property
+    def model(self):
+        return self.flow_class.process_cls
+
+    def get_queryset(self):
+        return self.flow_class.process_cls._default_manager.all()
+
+
 class StartViewMixin(FlowViewMixin):
     """Start a process: the form edits ``self.activation.process`` (unsaved until done)."""
 

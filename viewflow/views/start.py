@@ -3,25 +3,18 @@
 from django.views.generic import CreateView
 
 from ..site.layout import LayoutMixin
-from .mixins import StartViewMixin
+from .mixins import ProcessModelMixin, StartViewMixin
 
 __all__ = ["StartView", "StartProcessView"]
 
 
-class StartView(LayoutMixin, StartViewMixin, CreateView):
+class StartView(LayoutMixin, ProcessModelMixin, StartViewMixin, CreateView):
     """Start a process with a ModelForm of the process's ``fields`` (none: a plain confirmation).
 
     Set ``layout`` (see :mod:`viewflow.site.layout`) to arrange the fields and add inline formsets.
     """
 
     fields = ()
-
-    def get_queryset(self):
-        return self.flow_class.process_cls._default_manager.all()
-
-    @property
-    def model(self):
-        return self.flow_class.process_cls
 
 
 StartProcessView = StartView

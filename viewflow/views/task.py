@@ -3,22 +3,15 @@
 from django.views.generic import UpdateView
 
 from ..site.layout import LayoutMixin
-from .mixins import TaskViewMixin
+from .mixins import ProcessModelMixin, TaskViewMixin
 
 __all__ = ["ProcessView"]
 
 
-class ProcessView(LayoutMixin, TaskViewMixin, UpdateView):
+class ProcessView(LayoutMixin, ProcessModelMixin, TaskViewMixin, UpdateView):
     """Do a task with a ModelForm of the process's ``fields`` (none: a plain "done" button).
 
     Set ``layout`` (see :mod:`viewflow.site.layout`) to arrange the fields and add inline formsets.
     """
 
     fields = ()
-
-    def get_queryset(self):
-        return self.flow_class.process_cls._default_manager.all()
-
-    @property
-    def model(self):
-        return self.flow_class.process_cls
