@@ -38,7 +38,7 @@ RUNS = [
     ("hello_api", "job", {}),
     ("split_join", None, {}),
     ("inbox", None, {"fill": "bulk"}),
-    ("inbox", "1m", {"fill": "sql", "n": 1_000_000}),
+    ("inbox", "1m", {"fill": "sql", "n": 1_000_000, "dbs": ("postgres",)}),  # the bar is on PostgreSQL
     ("concurrent_join", "select_for_update_lock", {}),
     ("concurrent_join", "cache_lock", {}),
 ]
@@ -145,6 +145,8 @@ def main(argv=None):
                 if variant in QUICK_EXTRA_N and args.quick:
                     n = QUICK_EXTRA_N[variant]
                 if n == 0:
+                    continue
+                if db not in options.get("dbs", (db,)):
                     continue
                 label = scenario + (f"[{variant}]" if variant else "")
                 if scenario == "concurrent_join" and db != "postgres":
