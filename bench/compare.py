@@ -95,11 +95,13 @@ def report(ours, peer, dbs):
             if mine is None or theirs is None or mine.get("skipped") or theirs.get("skipped"):
                 continue
             if scenario == "inbox":
-                # SQL per process means nothing for a bulk fill: compare the SQL of one queue page GET
+                # the fill is bench code and SQL per process means nothing for it: compare the queue
+                # page, pages per second (peer GET ms / ours) and SQL statements per GET
                 q_ratio = ratio(mine["queue"]["http_sql_per_request"], theirs["queue"]["http_sql_per_request"])
+                t_ratio = ratio(theirs["queue"]["http_get_ms_median"], mine["queue"]["http_get_ms_median"])
             else:
                 q_ratio = ratio(mine.get("sql_queries_per_process"), theirs.get("sql_queries_per_process"))
-            t_ratio = ratio(mine.get("processes_per_s"), theirs.get("processes_per_s"))
+                t_ratio = ratio(mine.get("processes_per_s"), theirs.get("processes_per_s"))
             summary[f"{scenario}/{db}"] = {"throughput_ratio": t_ratio, "query_ratio": q_ratio}
             lo, lp = latency(mine), latency(theirs)
             rows.append([
@@ -117,7 +119,8 @@ def report(ours, peer, dbs):
     lines.append(table(["scenario", "db", "ours proc/s", "peer proc/s", "throughput ratio", "ours SQL/proc",
                         "peer SQL/proc", "query ratio", "ours p50 / p99 ms", "peer p50 / p95 ms", "checks ok"], rows))
     lines.append("")
-    lines.append("inbox: proc/s is the bulk fill rate (bench code, not the library), SQL is per queue page GET. "
+    lines.append("inbox: proc/s is the bulk fill rate (bench code, not the library); its throughput ratio is queue "
+                 "pages per second (peer GET ms / ours) and its SQL is per queue page GET. "
                  "concurrent_join: ours with select_for_update_lock vs the peer's select_for_update_lock (NOWAIT + retries); "
                  "latency per branch task. The peer harness reports p95, not p99.")
     lines.append("")
