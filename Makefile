@@ -7,7 +7,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres venv clean bench bench-quick bench-db
+.PHONY: demo test test-sqlite test-postgres test-django6 venv clean bench bench-quick bench-db
+
+# The Django 6 row of the matrix: Python 3.12 (pyenv's, or any python3.12 on PATH).
+PYTHON312 ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python $$(command -v python3.12); do $$p -c '' 2>/dev/null && echo $$p && break; done)
+VENV6 := .venv-django6
+STAMP6 := $(VENV6)/.installed
 
 venv: $(STAMP)
 
@@ -27,6 +32,7 @@ test: $(STAMP)
 	scripts/ensure-chromium
 	$(PY) -m pytest -p no:cacheprovider
 	VIEWFLOW_TEST_DB=postgres $(PY) -m pytest -p no:cacheprovider
+	$(MAKE) test-django6
 
 test-sqlite: $(STAMP)
 	scripts/ensure-chromium
@@ -37,8 +43,19 @@ test-postgres: $(STAMP)
 	scripts/ensure-chromium
 	VIEWFLOW_TEST_DB=postgres $(PY) -m pytest
 
+# Django 6.x on Python 3.12, SQLite; the browser is exercised by the main rows.
+test-django6:
+	@if [ -z "$(PYTHON312)" ]; then echo "test-django6: no Python 3.12 here, row skipped"; else \
+		$(MAKE) $(STAMP6) && $(VENV6)/bin/python -m pytest -p no:cacheprovider -q --ignore=tests/test_browser.py; fi
+
+$(STAMP6): pyproject.toml
+	test -x $(VENV6)/bin/python || $(PYTHON312) -m venv $(VENV6)
+	$(VENV6)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV6)/bin/python -m pip install --quiet --disable-pip-version-check "Django>=6,<7" -e ".[celery,postgres,test]"
+	touch $(STAMP6)
+
 clean:
-	rm -rf $(VENV) demo/db.sqlite3 test-output
+	rm -rf $(VENV) $(VENV6) demo/db.sqlite3 test-output
 
 # Benchmarks (not part of `make test`): see BENCHMARKS.md. PostgreSQL database `bench`, schemas
 # viewflow_bench (ours) and peer_viewflow2 (the peer's); the peer's virtualenv is cached in PEER_VENV.

@@ -11,6 +11,9 @@ never see each other's messages and the test suite can delete its own keys.
 """
 
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 from celery import Celery
@@ -23,7 +26,7 @@ from django.conf import settings  # noqa: E402  (after the settings module is ch
 #: Redis keys of this test run start with this (the test process sets it for its workers)
 KEY_PREFIX = os.environ.setdefault("VIEWFLOW_TEST_CELERY_PREFIX", f"viewflow-tests-{os.getpid()}:")
 #: seconds after which Redis gives an unacknowledged message to another worker
-VISIBILITY_TIMEOUT = 2
+VISIBILITY_TIMEOUT = int(os.environ.get("VIEWFLOW_TEST_VISIBILITY_TIMEOUT", "2"))
 
 app = Celery("viewflow_tests", set_as_current=False)
 app.conf.update(
@@ -49,3 +52,15 @@ def _tell_the_test(**kwargs):
     ready = os.environ.get("VIEWFLOW_TEST_WORKER_READY")
     if ready:
         Path(ready).touch()
+        _die_with_the_test_process(os.getppid())
+
+
+def _die_with_the_test_process(parent_pid):
+    """Kill this worker's process group should the test process die without stopping it."""
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="viewflow-test-watchdog", daemon=True).start()

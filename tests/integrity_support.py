@@ -222,6 +222,7 @@ from viewflow.lock import select_for_update_lock  # noqa: E402
 
 INTEGRITY_FLOWS = (IntegrityFlow, ParallelFlow, JobFlow, PingFlow)
 LOCK_CACHE = "integrity-lock"
+LOCK_KEY_PREFIX = "viewflow-integrity-tests"
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -239,11 +240,23 @@ def redis_cache_lock(settings):
     """A cache lock on Redis (the test Redis index), through a dedicated cache alias."""
     from django.core.cache import caches
 
+    import redis
+
     settings.CACHES = {
         **settings.CACHES,
-        LOCK_CACHE: {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": settings.REDIS_TEST_URL},
+        LOCK_CACHE: {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_TEST_URL,
+            "KEY_PREFIX": LOCK_KEY_PREFIX,
+        },
     }
-    caches[LOCK_CACHE].clear()
+    # forget lock keys a killed earlier run may have left; touch nothing else in this Redis database
+    client = redis.Redis.from_url(settings.REDIS_TEST_URL)
+    stale = list(client.scan_iter(match=f"{LOCK_KEY_PREFIX}:*"))
+    if stale:
+        client.delete(*stale)
+    client.close()
+    assert caches[LOCK_CACHE].get("probe") is None
     return ProbedCacheLock(cache=LOCK_CACHE, timeout=60, wait=TIMEOUT)
 
 

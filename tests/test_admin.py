@@ -9,7 +9,7 @@ from viewflow.fields import flow_path, node_path
 from viewflow.models import Process, Task
 from viewflow.status import ProcessStatus, TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # no job or on-commit effect is needed: rolled back, fast
 
 
 @pytest.fixture

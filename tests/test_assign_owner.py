@@ -5,7 +5,7 @@ import pytest
 from tests.testapp.ops_flows import OpsOwnerFlow
 from viewflow.status import TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # no job or on-commit effect is needed: rolled back, fast
 
 
 def test_task_right_after_start_goes_to_the_starter(user_factory):

@@ -146,3 +146,36 @@ def test_pages_fit_a_phone_screen(browser, live_server, people, client_for):
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} is {overflow}px wider than a phone"
     phone.context.close()
+
+
+def test_layout_and_inline_formset_in_a_browser(browser, live_server, user_factory):
+    from tests.testapp.models import SampleProcess
+    from tests.testapp.site_flows import SiteOrderFlow
+
+    user_factory("clerk", "testapp.add_sampleprocess", "testapp.change_sampleprocess", "testapp.view_sampleprocess")
+    clerk = log_in(browser, live_server, "clerk")
+    clerk.goto(f"{live_server.url}/flows/{SiteOrderFlow.flow_label}/start/")
+    clerk.fill("[name=text]", "Order with lines")
+    clerk.fill("[name=lines-0-name]", "bolts")
+    clerk.fill("[name=lines-0-quantity]", "12")
+    clerk.fill("[name=lines-1-name]", "nuts")
+    clerk.fill("[name=lines-1-quantity]", "")
+    clerk.click("button:has-text('Start')")
+    # an invalid line: the page comes back with the error next to it, the other values kept
+    assert clerk.input_value("[name=lines-0-name]") == "bolts"
+    assert clerk.locator(".vf-inline .is-invalid").count() == 1
+    shot(clerk, "inline-formset")
+    clerk.fill("[name=lines-1-quantity]", "30")
+    clerk.click("button:has-text('Start')")
+    clerk.click("button:has-text('Claim this task')")  # the clerk may do the next task: straight to it
+    clerk.fill("[name=count]", "42")
+    shot(clerk, "layout-form")
+    box = {name: clerk.locator(f"[name={name}]").bounding_box() for name in ("text", "count")}
+    assert abs(box["text"]["y"] - box["count"]["y"]) < 2  # one row: side by side on a desktop
+    assert box["text"]["width"] > 1.5 * box["count"]["width"]  # Span8 beside Span4
+    clerk.click("button:has-text('Done')")
+    assert "next task" in clerk.inner_text(".alert-success")
+    process = SampleProcess.objects.get(text="Order with lines")
+    assert sorted(process.lines.values_list("name", "quantity")) == [("bolts", 12), ("nuts", 30)]
+    assert process.count == 42
+    clerk.context.close()

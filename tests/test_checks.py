@@ -33,12 +33,16 @@ def test_e001_dangling_reference():
         start = flow.StartFunction().Next(this.approve)
         approve = flow.View().Permission(auto_create=True).Next(this.aprove_again)
         done = flow.Handler(this.no_such_method).Next("end")
+        again = flow.View().Assign(this.nobody_here.owner).Next(this.end)
         end = flow.End()
 
     assert_reported(DanglingFlow, "viewflow.E001", "approve")
     assert_reported(DanglingFlow, "viewflow.E001", "done")
-    messages = sorted(e.msg for e in check_flow(DanglingFlow) if e.id == "viewflow.E001")
-    assert "'aprove_again'" in messages[0] and "'no_such_method'" in messages[1]
+    assert_reported(DanglingFlow, "viewflow.E001", "again")
+    messages = {e.msg.split(": ")[0].rpartition(".")[2]: e.msg for e in check_flow(DanglingFlow) if e.id == "viewflow.E001"}
+    assert "'aprove_again'" in messages["approve"]
+    assert "'no_such_method'" in messages["done"]
+    assert "'nobody_here'" in messages["again"]
 
 
 def test_e002_unreachable_node():

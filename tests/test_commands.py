@@ -13,7 +13,7 @@ from tests.testapp.ops_flows import OpsReviewFlow
 from viewflow.models import Task
 from viewflow.status import TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # no job or on-commit effect is needed: rolled back, fast
 
 
 def run(*args):

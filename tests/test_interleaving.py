@@ -32,6 +32,7 @@ from viewflow.contrib.celery import Job
 from viewflow.exceptions import FlowRuntimeError
 from viewflow.fields import node_path
 from viewflow.flow import job as job_module
+from viewflow.flow.gateway import Join
 from viewflow.lock import no_lock
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
@@ -92,8 +93,8 @@ def complete_vet(task, owner, approved=True):
 def test_competing_join_arrivals_fire_the_join_once(flow_lock, monkeypatch):
     process = ParallelFlow.start.run(branches=2)
     first, second = Task.objects.filter(process_id=process.pk, flow_task=ParallelFlow.branch).order_by("pk")
-    # A stops right after counting the open branches (it saw B's still open)
-    pause = PausePoint(monkeypatch, Step, "count_active", "A", when="after")
+    # A stops right after reading the open branches (it saw B's still open)
+    pause = PausePoint(monkeypatch, Join, "_find", "A", when="after")
     a, b = race(pause, lambda: ParallelFlow.branch.run(first), lambda: ParallelFlow.branch.run(second), ParallelFlow)
     assert a.error is None and b.error is None
 
@@ -114,7 +115,7 @@ def test_no_lock_is_unsafe_competing_join_arrivals_lose_the_join(monkeypatch):
     use_lock(monkeypatch, no_lock)
     process = ParallelFlow.start.run(branches=2)
     first, second = Task.objects.filter(process_id=process.pk, flow_task=ParallelFlow.branch).order_by("pk")
-    pause = PausePoint(monkeypatch, Step, "count_active", "A", when="after")
+    pause = PausePoint(monkeypatch, Join, "_find", "A", when="after")
     a, b = race(
         pause,
         lambda: ParallelFlow.branch.run(first),

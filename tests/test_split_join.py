@@ -77,6 +77,13 @@ def test_dynamic_split_starts_one_branch_per_item(items):
     assert statuses(process, DynamicSplitFlow.after) == [TaskStatus.DONE]
 
 
+def test_dynamic_branch_with_a_false_condition_starts_nothing():
+    process = fresh(DynamicSplitFlow.start.run(items=["a", "b"], count=-1))
+    assert process.status == ProcessStatus.DONE
+    assert statuses(process, DynamicSplitFlow.each) == []
+    assert process.items == ["a", "b", "after"]
+
+
 def test_join_waits_for_branches_done_in_later_steps(worker):
     process = HumanSplitFlow.start.run()
     assert statuses(process, HumanSplitFlow.review_a) == [TaskStatus.NEW]

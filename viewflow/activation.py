@@ -512,7 +512,7 @@ def close_branch(step, task):
     if "/" in group:  # a branch of a split
         join = task.flow_task.closing_join()
         if join is not None and not step.count_active(f"{group}."):
-            join.arrive(step, [task], group)
+            join.arrive(step, [], group)  # a canceled branch does not lead anywhere
     if step.process.status in (ProcessStatus.STARTED, ProcessStatus.ERROR) and not step.has_active():
         step.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
         step.emit(signals.flow_finished, process=step.process)

@@ -37,6 +37,7 @@ class _Point:
     def __init__(self, name, node=None):
         self.name, self.node = name, node
         self.col = self.row = 0
+        self.top = 0  # the row's offset from the top, set once rows are known
         self.preds = []
         self.branch = 0  # the edge's index among its source's outgoing edges: a gateway's first branch goes first
 
@@ -46,7 +47,7 @@ class _Point:
 
     @property
     def y(self):
-        return MARGIN + self.row * ROW_HEIGHT + BOX_H / 2
+        return MARGIN + self.top + BOX_H / 2
 
     def half_width(self):
         shape = self.node.shape if self.node is not None else None
@@ -140,6 +141,15 @@ class _Graph:
                 wanted = min(pred.row for pred in point.preds) if point.preds else 0
                 point.row = max(wanted, previous + 1)
                 previous = point.row
+        # a row that only long edges pass through needs less room than a row of nodes
+        node_rows = {point.row for point in self.points.values() if point.node is not None}
+        tops, top = {}, 0
+        for row in range(max(point.row for point in self.points.values()) + 1 if self.points else 0):
+            if row:
+                top += ROW_HEIGHT if row in node_rows else ROW_HEIGHT * 0.6
+            tops[row] = top
+        for point in self.points.values():
+            point.top = tops[point.row]
 
 
 def layout(flow_class):
@@ -271,10 +281,14 @@ def render_svg(flow_class, states=None, taken=None):
     graph = _Graph(flow_class)
     points = graph.points
     max_col = max((p.col for p in points.values()), default=0)
-    max_row = max((p.row for p in points.values()), default=0)
-    lanes_top = MARGIN + max_row * ROW_HEIGHT + BOX_H + 30
+    # the lowest thing drawn: a node with its label under it, or a long edge's waypoint
+    bottom = max(
+        (p.y + (p.half_height() + 22 if p.node is not None and p.node.shape != "task" else p.half_height() + 4))
+        for p in points.values()
+    ) if points else MARGIN
+    lanes_top = bottom + 12
     width = MARGIN * 2 + max_col * COL_WIDTH + BOX_W
-    height = lanes_top + len(graph.back_edges) * 14 + (MARGIN if graph.back_edges else 0)
+    height = lanes_top + (len(graph.back_edges) * 14 + MARGIN / 2 if graph.back_edges else 0)
     reached = {"done", "active", "error"}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="vf-chart" viewBox="0 0 {width:g} {height:g}" '

@@ -64,7 +64,7 @@ def task_permissions(user, task):
     if hasattr(node, "can_execute") and hasattr(node, "view") and node.task_type != "START":
         if node.can_execute(user, task):
             allowed.add("execute")
-    if hasattr(node, "can_assign"):
+    if hasattr(node, "can_assign") and hasattr(node, "can_unassign"):  # a queue task (a Start has no queue)
         if task.status == TaskStatus.NEW and (node.can_assign(user, task) or manager):
             allowed.add("assign")
         if node.can_unassign(user, task):

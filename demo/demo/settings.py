@@ -91,7 +91,16 @@ STATIC_URL = "static/"
 LOGIN_URL = "viewflow:login"
 LOGIN_REDIRECT_URL = "viewflow:index"
 
+# Background jobs (README, "Background jobs"). No broker: jobs run in-process right after commit.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
+# Crash safety: a message is acknowledged only once its job is done, a killed pool
+# process sends its message back, and a worker holds one unacknowledged message at a time.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis gives a message whose worker vanished to another worker after this many
+# seconds; keep it above the longest job (a job still running past it is handed
+# out again: harmless, the copy waits for the process lock and finds it done).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True

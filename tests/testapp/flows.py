@@ -148,12 +148,14 @@ class NestedSplitFlow(Flow):
 
 
 class DynamicSplitFlow(Flow):
-    """One branch per item of ``process.items``."""
+    """One branch per item of ``process.items`` (none when ``count`` is negative)."""
 
     process_cls = SampleProcess
 
     start = flow.StartFunction(fill_process).Next(this.split)
-    split = flow.Split().Next(this.each, task_data_source=lambda process: list(process.items))
+    split = flow.Split().Next(
+        this.each, cond=lambda process: process.count >= 0, task_data_source=lambda process: list(process.items)
+    )
     each = flow.Handler(record_item).Next(this.join)
     join = flow.Join().Next(this.after)
     after = flow.Handler(record("after")).Next(this.end)

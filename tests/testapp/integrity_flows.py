@@ -116,7 +116,7 @@ class JobFlow(Flow):
     start = flow.StartFunction(this.fill).Next(this.fork)
     fork = flow.Split().Next(this.crunch).Next(this.sign_off)
     crunch = celery.Job(integrity_job).Next(this.merge)
-    sign_off = flow.View(ProcessView).Permission(auto_create=True).Next(this.merge)
+    sign_off = flow.View(ProcessView, fields=["text"]).Permission(auto_create=True).Next(this.merge)
     merge = flow.Join().Next(this.end)
     end = flow.End()
 

@@ -19,6 +19,9 @@ branches come from a callable). What a node may override:
   when the task is done; ``activate_next`` walks them.
 * ``outgoing()`` → edges for the checks and the flow chart.
 * ``activation_class``: the activation that drives the node's task.
+* flags: ``can_undo`` / ``can_cancel`` (may a manager undo a done task / cancel
+  an active one), ``opens_branches`` with a ``join`` property for split-like
+  nodes (their branches get a new token group that a Join closes).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..activation import Activation, AutomatedActivation, HumanActivation
-from ..base import NodeRef, resolve
+from ..base import NodeRef, OwnerOf, resolve
 from ..status import TaskStatus
 
 __all__ = ["Node", "Event", "Task", "Gateway", "Edge", "PermissionMixin"]
@@ -221,6 +224,11 @@ class PermissionMixin:
         self._permission_obj = obj
         self._permission_help = help_text
         return self
+
+    def resolve_edges(self, flow_class):
+        super().resolve_edges(flow_class)
+        if isinstance(self._assign, OwnerOf):  # this.node.owner must name a node: reported by the checks
+            self._resolve_ref(self._assign.ref, flow_class)
 
     def Assign(self, owner):
         """Give the task straight to a user: a user, ``callable(process)``, or ``this.node.owner``."""

@@ -190,9 +190,11 @@ class Split(Gateway):
         process = activation.process
         started = []
         for node, cond, source in self._branches:
+            if cond is not None and not cond(process):
+                continue
             if source is not None:
                 started.extend((node, {"item": item}) for item in source(process))
-            elif cond is None or cond(process):
+            else:
                 started.append((node, {}))
         activation.result = started
 

@@ -30,15 +30,19 @@ class FlowSite:
         return flow_class
 
     def unregister(self, flow_class):
+        """Stop serving ``flow_class`` (URLs already built keep it until the URLconf is reloaded)."""
         self._registry.pop(flow_class._meta.flow_label, None)
 
     def flows(self):
+        """The registered flow classes, in registration order."""
         return list(self._registry.values())
 
     def get_flow(self, label):
+        """The flow class served under ``label``, or None."""
         return self._registry.get(label)
 
     def is_registered(self, flow_class):
+        """Is this very class served by the site?"""
         return self._registry.get(flow_class._meta.flow_label) is flow_class
 
     @property

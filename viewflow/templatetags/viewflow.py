@@ -52,6 +52,8 @@ def flowurl(obj, action=None):
     ``{% flowurl flow_class "start" %}``; add ``as name`` to store it.
     """
     if isinstance(obj, Task):
+        if obj.flow_task is None:  # its node path names no node any more: nothing to link to
+            return ""
         if action == "process":  # the task's process page, without loading the process
             return process_url_of(obj.flow_task.flow_class, obj.process_id)
         return task_url(obj, action)

@@ -143,7 +143,9 @@ class TaskOperationView(TaskMixin, FormView):
     def form_valid(self, form):
         activation = self.flow_task.activation_class(self.step, self.task)
         self.perform(activation, form)
-        messages.success(self.request, self.success_message % {"task": activation.task})
+        task = activation.task
+        name = f"{task.flow_task.task_title} #{task.pk}" if task.flow_task is not None else str(task)
+        messages.success(self.request, self.success_message % {"task": name})
         return HttpResponseRedirect(self.get_success_url())
 
     def perform(self, activation, form):

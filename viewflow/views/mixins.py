@@ -123,8 +123,6 @@ class StartViewMixin(FlowViewMixin):
     def activation_done(self, form, *formsets):
         """Create the process from the valid form (and formsets), then run the flow on."""
         activation = self.activation
-        if activation.task.owner_id is None:  # the history shows who started the process
-            activation.task.owner = self.request.user
         is_model_form = isinstance(form, BaseModelForm)
         if is_model_form:
             form.save(commit=False)
@@ -163,13 +161,18 @@ class TaskViewMixin(FlowViewMixin):
             return self.handle_no_permission()
         flow_class = self.flow_class
         if request.method == "POST":
-            with run_step(flow_class, kwargs["process_pk"]) as step:
-                task = self._load_task(step.process)
-                refusal = self._refuse(task)
-                if refusal is not None:
-                    return refusal
-                self.activation = self.flow_task.activation_class(step, task)
-                return super().dispatch(request, *args, **kwargs)
+            try:
+                with run_step(flow_class, kwargs["process_pk"]) as step:
+                    task = self._load_task(step.process)
+                    refusal = self._refuse(task)
+                    if refusal is not None:
+                        return refusal
+                    self.activation = self.flow_task.activation_class(step, task)
+                    return super().dispatch(request, *args, **kwargs)
+            except flow_class.process_cls.DoesNotExist:
+                if getattr(self, "activation", None) is not None:
+                    raise  # raised by the view's own code, not by the lock
+                raise Http404(_("No such process.")) from None
         process = flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
         if process is None:
             raise Http404(_("No such process."))

@@ -1,0 +1,330 @@
+"""Bad input through the web: invalid forms, forged URLs, missing permissions, no CSRF token,
+double submissions and rows tampered with in the database.
+
+Every case must end in a clean answer (a form with errors, 404, 403, a
+message) with nothing written, never in a 500 or a half-done step.
+"""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+
+from tests.integrity_support import start_integrity, task_of
+from tests.testapp.integrity_flows import IntegrityFlow, JobFlow
+from tests.testapp.models import SampleProcess
+from viewflow.contrib.celery import Job
+from viewflow.exceptions import FlowRuntimeError
+from viewflow.models import Process, Task
+from viewflow.status import ProcessStatus, TaskStatus
+
+pytestmark = pytest.mark.django_db
+
+START_PERM = "testapp.can_start_sampleprocess"
+VET_PERM = "testapp.can_vet_sampleprocess"
+SIGN_PERM = "testapp.can_sign_off_sampleprocess"
+TASK_ACTIONS = ("detail", "assign", "unassign", "reassign", "cancel", "retry", "undo")
+
+
+def rows():
+    """How many rows the engine's tables hold, and the processes' data."""
+    return (
+        Process.objects.count(),
+        Task.objects.count(),
+        Task.previous.through.objects.count(),
+        list(SampleProcess.objects.order_by("pk").values("pk", "status", "text", "approved", "count")),
+        list(Task.objects.order_by("pk").values_list("pk", "status", "owner_id")),
+    )
+
+
+def messages_of(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def vetter(user_factory):
+    return user_factory("vetter", START_PERM, VET_PERM)
+
+
+@pytest.fixture
+def client(vetter, client_for):
+    return client_for(vetter)
+
+
+def claimed(user, text="bad input"):
+    process = start_integrity(text)
+    task = task_of(process, IntegrityFlow.vet)
+    with task.activation() as activation:
+        activation.assign(user, by=user)
+    return process, task
+
+
+def url(process, node, task, action=None):
+    flow = process.flow_class._meta.flow_label if hasattr(process, "flow_class") else process
+    base = f"/flows/{flow}/{process.pk}/{node}/{task.pk}/"
+    return base + (f"{action}/" if action else "")
+
+
+# -- invalid forms --------------------------------------------------------------------
+
+
+def test_invalid_start_form_rerenders_with_errors_and_saves_nothing(client):
+    before = rows()
+    response = client.post("/flows/integrity/start/", {"text": "x" * 151})
+    assert response.status_code == 200
+    assert response.context["form"].errors["text"]
+    assert "errorlist" in response.content.decode()
+    assert rows() == before
+
+
+def test_invalid_task_form_rerenders_with_errors_and_saves_nothing(user_factory, client_for, monkeypatch):
+    monkeypatch.setattr(Job, "dispatch", lambda node, task: None)
+    signer = user_factory("signer", SIGN_PERM)
+    process = JobFlow.start.run(text="kept")
+    task = task_of(process, JobFlow.sign_off)
+    with task.activation() as activation:
+        activation.assign(signer, by=signer)
+    before = rows()
+    response = client_for(signer).post(url(process, "sign_off", task), {"text": "y" * 151})
+    assert response.status_code == 200 and response.context["form"].errors["text"]
+    assert rows() == before
+    assert task_of(process, JobFlow.sign_off).status == TaskStatus.ASSIGNED
+
+
+# -- forged and mismatched URLs ---------------------------------------------------------
+
+
+def test_forged_urls_are_404(client, vetter, monkeypatch, user_factory, client_for):
+    monkeypatch.setattr(Job, "dispatch", lambda node, task: None)
+    process, task = claimed(vetter)
+    other, other_task = claimed(vetter, "another process")
+    job_process = JobFlow.start.run()
+    job_task = task_of(job_process, JobFlow.sign_off)
+    before = rows()
+    forged = [
+        # a task of another process
+        f"/flows/integrity/{other.pk}/vet/{task.pk}/",
+        *(f"/flows/integrity/{other.pk}/vet/{task.pk}/{action}/" for action in TASK_ACTIONS),
+        # a task of another node
+        f"/flows/integrity/{process.pk}/vet/{task_of(process, IntegrityFlow.start).pk}/",
+        f"/flows/integrity/{process.pk}/start/{task.pk}/detail/",
+        # a process and a task of another flow
+        f"/flows/integrity/{job_process.pk}/",
+        f"/flows/integrity/{job_process.pk}/cancel/",
+        f"/flows/integrity/{job_process.pk}/chart.svg",
+        f"/flows/integrity/{job_process.pk}/vet/{job_task.pk}/",
+        f"/flows/job/{process.pk}/sign_off/{task.pk}/",
+        f"/flows/job/{job_process.pk}/sign_off/{task.pk}/detail/",
+        # ids that are not numbers, or not there
+        "/flows/integrity/abc/",
+        f"/flows/integrity/{process.pk}/vet/abc/",
+        f"/flows/integrity/{process.pk}/vet/{task.pk}x/assign/",
+        "/flows/integrity/999999/",
+        f"/flows/integrity/999999/vet/{task.pk}/",
+        f"/flows/integrity/{process.pk}/vet/999999/detail/",
+        # a node that does not exist
+        f"/flows/integrity/{process.pk}/nonode/{task.pk}/",
+        "/flows/noflow/",
+    ]
+    manager = client_for(user_factory("manager", superuser=True))  # may do anything: only the URL is wrong
+    for path in forged:
+        assert manager.get(path).status_code == 404, path
+        assert manager.post(path).status_code in (404, 405), path  # 405: a read-only page
+        # a user with fewer rights may be refused first, never served
+        assert client.get(path).status_code in (403, 404), path
+        assert client.post(path).status_code in (403, 404, 405), path
+    assert rows() == before
+
+
+# -- permissions ---------------------------------------------------------------------------
+
+
+def test_users_without_permission_get_403_everywhere(user_factory, client_for, vetter):
+    process, task = claimed(vetter)
+    start_task = task_of(process, IntegrityFlow.start)
+    outsider = client_for(user_factory("outsider"))
+    before = rows()
+    pages = [
+        "/flows/integrity/",
+        "/flows/integrity/start/",
+        f"/flows/integrity/{process.pk}/",
+        f"/flows/integrity/{process.pk}/chart.svg",
+        f"/flows/integrity/{process.pk}/cancel/",
+        f"/flows/integrity/{process.pk}/vet/{task.pk}/",
+        *(f"/flows/integrity/{process.pk}/vet/{task.pk}/{action}/" for action in TASK_ACTIONS),
+        *(f"/flows/integrity/{process.pk}/start/{start_task.pk}/{action}/" for action in ("detail", "cancel", "undo")),
+    ]
+    for path in pages:
+        assert outsider.get(path).status_code == 403, path
+        assert outsider.post(path, {"approved": "on", "text": "forged", "user": vetter.pk}).status_code == 403, path
+    assert rows() == before
+
+
+def test_a_colleague_may_not_do_or_manage_someone_elses_task(user_factory, client_for, vetter):
+    process, task = claimed(vetter)
+    colleague = client_for(user_factory("colleague", VET_PERM))
+    before = rows()
+    assert colleague.get(url(process, "vet", task, "detail")).status_code == 200  # may look
+    for path in [
+        url(process, "vet", task),  # someone else's task
+        *(url(process, "vet", task, action) for action in ("unassign", "reassign", "cancel")),
+        f"/flows/integrity/{process.pk}/cancel/",
+    ]:
+        assert colleague.get(path).status_code == 403, path
+        assert colleague.post(path, {"approved": "on", "user": vetter.pk}).status_code == 403, path
+    assert rows() == before
+
+
+def test_anonymous_visitors_are_sent_to_login(vetter):
+    process, task = claimed(vetter)
+    anonymous = Client()
+    before = rows()
+    for path in ["/flows/", "/flows/inbox/", "/flows/integrity/", "/flows/integrity/start/",
+                 f"/flows/integrity/{process.pk}/", url(process, "vet", task), url(process, "vet", task, "assign")]:
+        for response in (anonymous.get(path), anonymous.post(path, {"approved": "on"})):
+            assert response.status_code == 302 and "login" in response["Location"], path
+    assert rows() == before
+
+
+def test_post_without_csrf_token_is_403(vetter, user_factory):
+    process, task = claimed(vetter)
+    manager = user_factory("manager", superuser=True)
+    before = rows()
+    for user, path, data in [
+        (vetter, "/flows/integrity/start/", {"text": "no token"}),
+        (vetter, url(process, "vet", task), {"approved": "on"}),
+        (vetter, url(process, "vet", task, "unassign"), {}),
+        (manager, url(process, "vet", task, "cancel"), {}),
+        (manager, f"/flows/integrity/{process.pk}/cancel/", {}),
+    ]:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        assert client.post(path, data).status_code == 403, path
+    assert rows() == before
+
+
+# -- the same thing twice ------------------------------------------------------------------
+
+
+def test_task_done_twice_gives_a_message_and_no_duplicate(client, vetter):
+    process, task = claimed(vetter)
+    first = client.post(url(process, "vet", task), {"approved": "on"})
+    assert first.status_code == 302 and any("is done" in m for m in messages_of(first))
+    after_first = rows()
+    second = client.post(url(process, "vet", task), {"approved": ""})
+    assert second.status_code == 302
+    assert any("already done" in m for m in messages_of(second))
+    assert rows() == after_first
+    assert SampleProcess.objects.get(pk=process.pk).approved is True
+    assert Task.objects.filter(process_id=process.pk, flow_task=IntegrityFlow.check).count() == 1
+
+
+def test_claimed_twice_gives_a_message(client, vetter, user_factory, client_for):
+    process = start_integrity("claim twice")
+    task = task_of(process, IntegrityFlow.vet)
+    colleague = client_for(user_factory("colleague", VET_PERM))
+    assert client.post(url(process, "vet", task, "assign")).status_code == 302
+    before = rows()
+    for other in (client, colleague):
+        response = other.post(url(process, "vet", task, "assign"))
+        assert response.status_code == 302 and response["Location"].endswith("/detail/")
+        assert any("cannot be assign" in m for m in messages_of(response)), messages_of(response)
+    assert rows() == before
+    assert Task.objects.get(pk=task.pk).owner.username == "vetter"
+
+
+# -- rows tampered with in the database ------------------------------------------------------
+
+
+def test_tampered_node_path_shows_unknown_and_pages_still_render(client, vetter, user_factory, client_for):
+    process, task = claimed(vetter)
+    Task.objects.filter(pk=task.pk).update(flow_task="tests.testapp.integrity_flows.IntegrityFlow.vanished")
+    Task.objects.filter(pk=task_of(process, IntegrityFlow.start).pk).update(flow_task="no.such.module.Flow.start")
+    manager = client_for(user_factory("manager", superuser=True))
+    for viewer in (client, manager):
+        for path in ["/flows/inbox/", "/flows/queue/", "/flows/archive/", "/flows/", "/flows/integrity/",
+                     f"/flows/integrity/{process.pk}/", f"/flows/integrity/{process.pk}/chart.svg"]:
+            response = viewer.get(path)
+            assert response.status_code == 200, path
+    inbox = client.get("/flows/inbox/").content.decode()
+    assert "Unknown task" in inbox
+    detail = manager.get(f"/flows/integrity/{process.pk}/").content.decode()
+    assert detail.count("Unknown task") >= 2
+    # the engine refuses to drive it, with a clear error
+    with pytest.raises(FlowRuntimeError, match="names no known node"):
+        with Task.objects.get(pk=task.pk).activation():
+            pass
+
+
+def test_tampered_flow_path_shows_unknown_and_pages_still_render(client, vetter, user_factory, client_for):
+    process, task = claimed(vetter)
+    Process.objects.filter(pk=process.pk).update(flow_class="tests.testapp.integrity_flows.VanishedFlow")
+    assert Process.objects.get(pk=process.pk).flow_class is None
+    assert "Unknown flow" in str(Process.objects.get(pk=process.pk))
+    manager = client_for(user_factory("manager", superuser=True))
+    for viewer in (client, manager):
+        for path in ["/flows/inbox/", "/flows/queue/", "/flows/archive/", "/flows/", "/flows/integrity/"]:
+            assert viewer.get(path).status_code == 200, path
+        # the process no longer belongs to the flow its URL names
+        assert viewer.get(f"/flows/integrity/{process.pk}/").status_code == 404
+    assert f"#{process.pk}" not in manager.get("/flows/integrity/").content.decode()
+
+
+# -- faults around the step ---------------------------------------------------------------
+
+
+def test_database_error_mid_step_rolls_back_and_the_step_can_be_redone(vetter, monkeypatch):
+    from django.db import DatabaseError, connection
+
+    from viewflow.activation import Step
+
+    process, task = claimed(vetter)
+    before = rows()
+    original = Step.set_process_status
+    failures = []
+
+    def broken(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table_integrity")  # a real error from the database
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Step, "set_process_status", broken)
+    with pytest.raises(DatabaseError):
+        with task.activation() as activation:
+            activation.process.approved = False
+            activation.process.save(update_fields=["approved"])
+            activation.done(by=vetter)
+    assert rows() == before
+    with Task.objects.get(pk=task.pk).activation() as activation:  # redo
+        activation.done(by=vetter)
+    assert SampleProcess.objects.get(pk=process.pk).status == ProcessStatus.DONE
+
+
+@pytest.mark.django_db(transaction=True)  # the dispatch runs on a real commit
+def test_exception_in_on_commit_dispatch_leaves_the_job_scheduled_and_visible(user_factory, client_for, monkeypatch):
+    from tests.testapp import integrity_flows
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(integrity_flows.integrity_job, "apply", broker_down)
+    monkeypatch.setattr(integrity_flows.integrity_job, "apply_async", broker_down)
+    integrity_flows.JOB_RUNS.clear()
+    try:
+        JobFlow.start.run(text="queued")
+    except ConnectionError:
+        pass  # whether the caller hears of it is the dispatch policy's choice; the step has committed
+    process = SampleProcess.objects.get(text="queued")
+    crunch = task_of(process, JobFlow.crunch)
+    assert crunch.status == TaskStatus.SCHEDULED and process.status == ProcessStatus.STARTED
+    manager = client_for(user_factory("manager", superuser=True))
+    page = manager.get(f"/flows/job/{process.pk}/").content.decode()
+    assert "Crunch" in page and "Scheduled" in page
+    assert manager.get(url(process, "crunch", crunch, "detail")).status_code == 200
+
+    monkeypatch.undo()  # the broker is back: sending the message again runs the job once
+    JobFlow.crunch.dispatch(Task.objects.get(pk=crunch.pk))
+    JobFlow.crunch.dispatch(Task.objects.get(pk=crunch.pk))
+    assert task_of(process, JobFlow.crunch).status == TaskStatus.DONE
+    assert [run[0] for run in integrity_flows.JOB_RUNS] == [crunch.pk]
