@@ -231,3 +231,21 @@ def test_subclass_process_admin_edits_data_fields_only(admin_client):
     assert process.text == "changed" and process.status == ProcessStatus.ERROR
     assert process.flow_class is HelloWorldFlow
     assert list(process.task_set.values_list("status", flat=True).order_by("pk")) == ["DONE", "NEW"]
+
+
+def test_lists_cost_the_same_queries_for_few_or_many_rows(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(url).status_code == 200
+        return len(queries)
+
+    for _ in range(2):
+        OpsReviewFlow.start.run()
+    few = (count("/admin/viewflow/process/"), count("/admin/viewflow/task/"))
+    for _ in range(8):
+        OpsReviewFlow.start.run()
+    many = (count("/admin/viewflow/process/"), count("/admin/viewflow/task/"))
+    assert few == many  # no query per row

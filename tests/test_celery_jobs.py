@@ -238,3 +238,13 @@ def test_retry_tasks_wants_a_selection_and_known_names():
         call_command("retry_tasks", "--flow", "nosuch")
     with pytest.raises(CommandError, match="No node 'nosuch'"):
         call_command("retry_tasks", "--flow", "filejob", "--node", "nosuch")
+
+
+def test_a_message_naming_another_process_or_node_does_nothing(workdir, dead_broker):
+    one = FileJobFlow.start.run(workdir)  # messages lost: both jobs wait
+    other = FileJobFlow.start.run(workdir)
+    job = job_of(one)
+    assert file_job.apply(args=[node_path(FileJobFlow.work), other.pk, job.pk]).get() is None
+    assert file_job.apply(args=[node_path(RetryingJobFlow.work), one.pk, job.pk]).get() is None
+    job.refresh_from_db()
+    assert job.status == TaskStatus.SCHEDULED and runs(workdir) == []

@@ -326,3 +326,28 @@ def test_signal_vs_cancel(flow_lock, monkeypatch, first):
         assert nodes(process) == [("start", "DONE"), ("wait_ping", "CANCELED")]
     waiting.refresh_from_db()
     assert not waiting.is_active
+
+
+# -- reading never waits ------------------------------------------------------------------
+
+
+def test_pages_do_not_wait_for_a_step_holding_the_lock(flow_lock, monkeypatch, user_factory):
+    """A GET takes no lock: while a step holds the process, its pages still answer (with the committed state)."""
+    owner = user_factory("owner", VET_PERM)
+    process, task = vet_task(owner)
+    pause = pause_on_update(monkeypatch, "A", IntegrityFlow.vet, TaskStatus.DONE)
+    a = Worker("A", complete_vet(task, owner, True)).start()
+    pause.wait()
+
+    def read_pages():
+        client = Client()
+        client.force_login(owner)
+        pages = [f"/flows/integrity/{process.pk}/vet/{task.pk}/", f"/flows/integrity/{process.pk}/vet/{task.pk}/detail/",
+                 f"/flows/integrity/{process.pk}/", "/flows/inbox/"]
+        return [client.get(page).status_code for page in pages]
+
+    reader = Worker("B", read_pages).start().finish()  # finishes while A still holds the lock
+    assert a.is_alive()
+    pause.release()
+    assert a.finish().error is None
+    assert reader.error is None and reader.result == [200, 200, 200, 200]

@@ -42,7 +42,9 @@ class NewOrderView(LinesFormSetMixin, StartViewMixin, CreateView):
     """Enter an order and its lines."""
 
     model = OrderProcess
-    fields = ["customer", "address", "express", "prepaid"]
+    form_class = forms.modelform_factory(
+        OrderProcess, fields=["customer", "address", "express", "prepaid"], widgets={"address": forms.Textarea(attrs={"rows": 3})}
+    )
     formset_class = NewLineFormSet
 
 

@@ -61,7 +61,7 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
     flow_class = node.flow_class
     try:
         with run_step(flow_class, process_pk) as step:
-            task = _load_scheduled(step, flow_class, task_pk)
+            task = _load_scheduled(step, node, task_pk)
             if task is None:
                 return None
             activation = node.activation_class(step, task)
@@ -76,7 +76,7 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
     except Exception as exc:
         try:
             with run_step(flow_class, process_pk) as step:
-                task = _load_scheduled(step, flow_class, task_pk)
+                task = _load_scheduled(step, node, task_pk)
                 if task is None:
                     return None
                 node.activation_class(step, task).fail(exc)
@@ -87,11 +87,17 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
         return TaskStatus.ERROR
 
 
-def _load_scheduled(step, flow_class, task_pk):
-    task = flow_class.task_cls._base_manager.using(step.using).filter(pk=task_pk).first()
+def _load_scheduled(step, node, task_pk):
+    """The task of the message, if it is this node's task in this process and still SCHEDULED."""
+    task = (
+        node.flow_class.task_cls._base_manager.using(step.using)
+        .filter(pk=task_pk, process_id=step.process.pk, flow_task=node)
+        .first()
+    )
     if task is None or task.status != TaskStatus.SCHEDULED:
         logger.info(
-            "viewflow job: task %s is %s, not SCHEDULED: nothing to do", task_pk, task.status if task else "gone"
+            "viewflow job: task %s of process %s (%s) is %s, not SCHEDULED: nothing to do",
+            task_pk, step.process.pk, node.name, task.status if task else "not there",
         )
         return None
     task.process = step.process

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--process", type=int, action="append", default=[], metavar="PK", help="a process id (repeatable)")
         parser.add_argument("--flow", help="a flow label (helloworld) or the flow class's dotted path")
         parser.add_argument("--node", help="a node name, of --flow or of any flow")
-        parser.add_argument("--all", action="store_true", help="every task in ERROR")
+        parser.add_argument("--all", action="store_true", help="every task in ERROR (with --scheduled: every stuck job too)")
         parser.add_argument(
             "--scheduled", action="store_true", help="also re-send jobs still SCHEDULED (message never sent or lost)"
         )
