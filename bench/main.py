@@ -38,7 +38,7 @@ RUNS = [
     ("hello_api", "job", {}),
     ("split_join", None, {}),
     ("inbox", None, {"fill": "bulk"}),
-    ("inbox", "1m", {"fill": "sql", "n": 1_000_000}),
+    ("inbox", "1m", {"fill": "sql", "n": 1_000_000, "dbs": ("postgres",)}),  # the bar is on PostgreSQL
     ("concurrent_join", "select_for_update_lock", {}),
     ("concurrent_join", "cache_lock", {}),
 ]
@@ -67,6 +67,7 @@ def parse_args(argv):
     parser.add_argument("--n", action="append", default=[], metavar="SCENARIO=N")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-extras", action="store_true", help="only the runs comparable with the peer")
+    parser.add_argument("--extras-only", action="store_true", help="only the extra runs (job flow, 1m inbox, cache lock)")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--timeout", type=int, default=1200)
@@ -126,8 +127,11 @@ def main(argv=None):
         name, _, value = item.partition("=")
         ns[name] = int(value)
     runs = [r for r in RUNS if r[0] in scenarios]
+    comparable = (None, "handler", "select_for_update_lock")
     if args.no_extras:
-        runs = [r for r in runs if r[1] in (None, "handler", "select_for_update_lock")]
+        runs = [r for r in runs if r[1] in comparable]
+    if args.extras_only:
+        runs = [r for r in runs if r[1] not in comparable]
     meta = {
         "harness": "viewflow bench",
         "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -145,6 +149,8 @@ def main(argv=None):
                 if variant in QUICK_EXTRA_N and args.quick:
                     n = QUICK_EXTRA_N[variant]
                 if n == 0:
+                    continue
+                if db not in options.get("dbs", (db,)):
                     continue
                 label = scenario + (f"[{variant}]" if variant else "")
                 if scenario == "concurrent_join" and db != "postgres":

@@ -344,7 +344,7 @@ def _fill_inbox_bulk(n, template, bob):
     start task, the NEW approve task, the link) ``n - 1`` times with ``bulk_create``,
     as the peer harness does. The §1 process model is multi-table, which
     ``bulk_create`` refuses: its own rows go in with one ``executemany``."""
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from helloworld.models import HelloWorldProcess
@@ -361,35 +361,36 @@ def _fill_inbox_bulk(n, template, bob):
     created_total = 1
     for chunk_start in range(1, n, INBOX_CHUNK):
         indexes = range(chunk_start, min(n, chunk_start + INBOX_CHUNK))
-        processes = [_clone(base_process, created=base + timedelta(seconds=i)) for i in indexes]
-        Process.objects.bulk_create(processes, batch_size=1000)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f'INSERT INTO "{child_table}" ("process_ptr_id", "text", "approved") VALUES (%s, %s, %s)',
-                [(p.pk, f"Hello, world #{i}", False) for i, p in zip(indexes, processes)],
+        with transaction.atomic():  # one commit per chunk: executemany alone would commit every row
+            processes = [_clone(base_process, created=base + timedelta(seconds=i)) for i in indexes]
+            Process.objects.bulk_create(processes, batch_size=1000)
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f'INSERT INTO "{child_table}" ("process_ptr_id", "text", "approved") VALUES (%s, %s, %s)',
+                    [(p.pk, f"Hello, world #{i}", False) for i, p in zip(indexes, processes)],
+                )
+            new_tasks = []
+            for i, process in zip(indexes, processes):
+                for task in tasks:
+                    overrides = {
+                        "process_id": process.pk,
+                        "created": _shifted(task.created, process.created, base_process.created),
+                        "started": _shifted(task.started, process.created, base_process.created),
+                        "finished": _shifted(task.finished, process.created, base_process.created),
+                    }
+                    if task.status == "NEW" and i % INBOX_ASSIGNED_EVERY == INBOX_ASSIGNED_EVERY - 1:
+                        overrides.update(status="ASSIGNED", owner_id=bob.pk, started=process.created)
+                    new_tasks.append((i, task.pk, _clone(task, **overrides)))
+            Task.objects.bulk_create([clone for _, _, clone in new_tasks], batch_size=1000)
+            by_template = {(i, template_pk): clone.pk for i, template_pk, clone in new_tasks}
+            Link.objects.bulk_create(
+                [
+                    Link(from_task_id=by_template[(i, link.from_task_id)], to_task_id=by_template[(i, link.to_task_id)])
+                    for i in indexes
+                    for link in links
+                ],
+                batch_size=5000,
             )
-        new_tasks = []
-        for i, process in zip(indexes, processes):
-            for task in tasks:
-                overrides = {
-                    "process_id": process.pk,
-                    "created": _shifted(task.created, process.created, base_process.created),
-                    "started": _shifted(task.started, process.created, base_process.created),
-                    "finished": _shifted(task.finished, process.created, base_process.created),
-                }
-                if task.status == "NEW" and i % INBOX_ASSIGNED_EVERY == INBOX_ASSIGNED_EVERY - 1:
-                    overrides.update(status="ASSIGNED", owner_id=bob.pk, started=process.created)
-                new_tasks.append((i, task.pk, _clone(task, **overrides)))
-        Task.objects.bulk_create([clone for _, _, clone in new_tasks], batch_size=1000)
-        by_template = {(i, template_pk): clone.pk for i, template_pk, clone in new_tasks}
-        Link.objects.bulk_create(
-            [
-                Link(from_task_id=by_template[(i, link.from_task_id)], to_task_id=by_template[(i, link.to_task_id)])
-                for i in indexes
-                for link in links
-            ],
-            batch_size=5000,
-        )
         created_total += len(processes)
         if chunk_start % 20000 == 1:
             log(f"filled {created_total} processes, rss {current_rss_mib()} MiB")

@@ -237,8 +237,9 @@ class Join(Gateway):
             step.cancel_active(f"{group}.", exclude=[join_task])
             if step.process.status == ProcessStatus.ERROR:  # a canceled branch may have been the failed one
                 refresh_error_status(step)
-        elif open_in_database or step.count_active(
-            f"{group}.", exclude=[join_task], in_database=open_in_database is None
+        elif (
+            step.count_active(f"{group}.", exclude=[join_task], in_database=open_in_database is None)
+            or open_in_database
         ):
             return activation
         activation.finish()
