@@ -105,8 +105,10 @@ class Task(models.Model):
         verbose_name_plural = _("tasks")
         ordering = ["-created"]
         indexes = [
-            # a user's inbox and archive
+            # a user's tasks by status
             models.Index(fields=["owner", "status", "created"], name="vf_task_owner_status"),
+            # the archive page: a user's done tasks, last finished first, read in index order
+            models.Index(fields=["owner", "status", "-finished"], name="vf_task_archive"),
             # the inbox page: a user's open tasks, newest first, read in index order
             models.Index(
                 fields=["owner", "-created"],
