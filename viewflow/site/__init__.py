@@ -6,48 +6,8 @@ serve every registered flow; ``Layout``, ``Row``, ``Column``, ``Fieldset``,
 :mod:`viewflow.site.layout`).
 """
 
-from .layout import (
-    Column,
-    Fieldset,
-    Inline,
-    Layout,
-    LayoutMixin,
-    Row,
-    Span,
-    Span2,
-    Span3,
-    Span4,
-    Span5,
-    Span6,
-    Span7,
-    Span8,
-    Span9,
-    Span10,
-    Span11,
-    Span12,
-)
+from . import layout
+from .layout import *  # noqa: F401,F403  (LayoutMixin, Layout, Row, Column, Fieldset, Span2..Span12, Inline)
 from .sites import FlowSite, flow_urlpatterns, viewsite
 
-__all__ = [
-    "FlowSite",
-    "viewsite",
-    "flow_urlpatterns",
-    "LayoutMixin",
-    "Layout",
-    "Row",
-    "Column",
-    "Fieldset",
-    "Span",
-    "Span2",
-    "Span3",
-    "Span4",
-    "Span5",
-    "Span6",
-    "Span7",
-    "Span8",
-    "Span9",
-    "Span10",
-    "Span11",
-    "Span12",
-    "Inline",
-]
+__all__ = ["FlowSite", "viewsite", "flow_urlpatterns", *layout.__all__]
