@@ -13,6 +13,7 @@ from django.utils.functional import cached_property
 
 from . import lock
 from .models import Process, Task
+from .permissions import has_perm
 
 __all__ = ["Flow", "this", "FlowMeta", "all_flows"]
 
@@ -173,17 +174,17 @@ class Flow:
         """May ``user`` see this flow's processes? Anyone with any permission in it may."""
         if not user.is_authenticated:
             return False
-        if user.is_superuser or user.has_perm("viewflow.view_process"):
+        if user.is_superuser or has_perm(user, "viewflow.view_process"):
             return True
         model = cls.process_cls._meta
-        if user.has_perm(f"{model.app_label}.view_{model.model_name}"):
+        if has_perm(user, f"{model.app_label}.view_{model.model_name}"):
             return True
         return any(node.has_any_permission(user) for node in cls._meta.nodes.values())
 
     @classmethod
     def can_manage(cls, user):
         """May ``user`` assign, reassign, cancel and retry any task of this flow?"""
-        return user.is_authenticated and (user.is_superuser or user.has_perm("viewflow.change_task"))
+        return user.is_authenticated and (user.is_superuser or has_perm(user, "viewflow.change_task"))
 
     def __str__(self):
         return self._meta.title

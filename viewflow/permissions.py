@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_backends
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, router
+from django.db.models import Value
 
-__all__ = ["auto_create_permissions", "create_flow_permissions", "task_permissions", "users_with_permission"]
+__all__ = [
+    "auto_create_permissions",
+    "create_flow_permissions",
+    "has_perm",
+    "all_permissions",
+    "load_permissions",
+    "task_permissions",
+    "users_with_permission",
+]
 
 
 def auto_create_permissions(flow_class):
@@ -45,6 +56,54 @@ def create_flow_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kw
     )
 
 
+def has_perm(user, permission, obj=None):
+    """``user.has_perm(permission, obj)``, with the user's permissions read in one statement."""
+    load_permissions(user)
+    return user.has_perm(permission, obj)
+
+
+def all_permissions(user):
+    """``user.get_all_permissions()``, with the user's permissions read in one statement."""
+    load_permissions(user)
+    return user.get_all_permissions()
+
+
+def load_permissions(user):
+    """Read ``user``'s own and group permissions in one statement, where Django's ModelBackend keeps them.
+
+    Nearly every page asks ``user.has_perm()``; Django's ModelBackend answers the
+    first question of a request with two statements (the user's permissions, then
+    their groups'). When ModelBackend is the only backend, this reads both with one
+    UNION and fills the per-request caches ModelBackend reads (``_user_perm_cache``,
+    ``_group_perm_cache``, ``_perm_cache``), so its answers are unchanged and cost
+    nothing more. With any other backend, or a user model without Django's
+    permission relations, it does nothing and ``has_perm`` works as usual.
+    """
+    if (
+        hasattr(user, "_perm_cache")
+        or not getattr(user, "is_active", False)
+        or user.is_anonymous
+        or user.is_superuser  # has_perm() says yes without reading anything
+        or not hasattr(user, "user_permissions")
+        or not _model_backend_only()
+    ):
+        return
+    columns = ("content_type__app_label", "codename", "own")
+    own = user.user_permissions.annotate(own=Value(True)).values_list(*columns).order_by()
+    grouped = Permission.objects.filter(group__in=user.groups.all()).annotate(own=Value(False)).values_list(*columns).order_by()
+    user_perms, group_perms = set(), set()
+    for app_label, codename, is_own in own.union(grouped, all=True):
+        (user_perms if is_own else group_perms).add(f"{app_label}.{codename}")
+    user._user_perm_cache = user_perms
+    user._group_perm_cache = group_perms
+    user._perm_cache = user_perms | group_perms
+
+
+def _model_backend_only():
+    backends = get_backends()
+    return bool(backends) and all(type(backend) is ModelBackend for backend in backends)
+
+
 def task_permissions(user, task):
     """What ``user`` may do with ``task``: a set of action names used by views and templates.
 
@@ -57,6 +116,7 @@ def task_permissions(user, task):
     if node is None or not user.is_authenticated:
         return set()
     flow_class = node.flow_class
+    load_permissions(user)
     manager = flow_class.can_manage(user)
     allowed = set()
     if task.owner_id == user.pk or manager or flow_class.has_view_permission(user):

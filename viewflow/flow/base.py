@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from ..activation import Activation, AutomatedActivation, HumanActivation
 from ..base import NodeRef, OwnerOf, resolve
+from ..permissions import has_perm
 from ..status import TaskStatus
 
 __all__ = ["Node", "Event", "Task", "Gateway", "Edge", "PermissionMixin"]
@@ -265,8 +266,8 @@ class PermissionMixin:
             process_cls = self.flow_class.process_cls
             if not isinstance(process, process_cls):  # e.g. task.process, read through the base FK
                 process = process_cls._default_manager.get(pk=process.pk)
-            return user.has_perm(permission, self._permission_obj(process))
-        return user.has_perm(permission)
+            return has_perm(user, permission, self._permission_obj(process))
+        return has_perm(user, permission)
 
     def has_any_permission(self, user):
         return self.has_perm(user)

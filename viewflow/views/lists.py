@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView, TemplateView
 
 from ..conf import viewflow_settings
+from ..permissions import all_permissions
 from ..status import ProcessStatus, TaskStatus
 from .mixins import SiteLoginRequiredMixin
 
@@ -105,7 +106,7 @@ def queue_filter(user):
     base = Q(status=TaskStatus.NEW, owner__isnull=True)
     if user.is_superuser:
         return base & ~Q(owner_permission="")
-    return base & Q(owner_permission__in=sorted(user.get_all_permissions() & _node_permissions()))
+    return base & Q(owner_permission__in=sorted(all_permissions(user) & _node_permissions()))
 
 
 def _node_permissions():
