@@ -190,6 +190,21 @@ def test_complete_vs_cancel(flow_lock, monkeypatch, user_factory, winner):
         assert SampleProcess.objects.get(pk=process.pk).approved is False
 
 
+def test_process_canceled_while_its_task_is_done_no_deadlock(flow_lock, monkeypatch, user_factory):
+    """A cancels the whole process (locking only the process, then UPDATE of its tasks) while B waits
+    to complete one of them. B's step reads its task and process in one locking statement: it must take
+    the process first, or it would hold the task A is about to update and both would wait forever."""
+    owner = user_factory("owner", VET_PERM)
+    process, task = vet_task(owner)
+    pause = PausePoint(monkeypatch, Step, "cancel_active", "A")
+    a, b = race(pause, lambda: process.cancel(), complete_vet(task, owner), IntegrityFlow)
+    assert a.error is None
+    # B read the task as A left it (CANCELED), not as it was when B started waiting
+    assert isinstance(b.error, FlowRuntimeError) and "cannot be completed: it is CANCELED" in str(b.error)
+    assert SampleProcess.objects.get(pk=process.pk).status == ProcessStatus.CANCELED
+    assert nodes(process) == [("start", "DONE"), ("vet", "CANCELED")]
+
+
 # -- a job and a person on one process ------------------------------------------------
 
 

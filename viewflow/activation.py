@@ -38,6 +38,7 @@ __all__ = [
     "AutomatedActivation",
     "activate",
     "run_step",
+    "run_task_step",
     "start_step",
     "cancel_process",
     "close_branch",
@@ -257,6 +258,18 @@ def run_step(flow_class, process_pk):
     with flow_class.lock(process_pk) as process:
         step = Step(flow_class, process)
         yield step
+        step.flush()
+
+
+@contextmanager
+def run_task_step(flow_class, process_pk, task_pk):
+    """:func:`run_step` for one task: yields ``(step, task)``, both read in one statement under the lock.
+
+    Raises the task model's ``DoesNotExist`` when the process has no such task.
+    """
+    with flow_class.lock(process_pk, task_pk) as task:
+        step = Step(flow_class, task.process)
+        yield step, task
         step.flush()
 
 
@@ -640,9 +653,7 @@ def activate(task):
     if flow_task is None:
         raise FlowRuntimeError(_("Task #%(pk)s names no known node.") % {"pk": task.pk})
     flow_class = flow_task.flow_class
-    with run_step(flow_class, task.process_id) as step:
-        fresh = flow_class.task_cls._base_manager.using(step.using).get(pk=task.pk)
-        fresh.process = step.process
+    with run_task_step(flow_class, task.process_id, task.pk) as (step, fresh):
         yield flow_task.activation_class(step, fresh)
 
 

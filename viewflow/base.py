@@ -157,9 +157,15 @@ class Flow:
             node.resolve_edges(cls)
 
     @classmethod
-    def lock(cls, process_pk):
-        """Lock the process for one step; yields the process re-read inside the lock."""
-        return cls.lock_impl(cls, process_pk)
+    def lock(cls, process_pk, task_pk=None):
+        """Lock the process for one step; yields the process re-read inside the lock.
+
+        With ``task_pk``, yields that task of the process instead, read with its
+        process in one statement under the lock (``task.process``).
+        """
+        if task_pk is None:
+            return cls.lock_impl(cls, process_pk)
+        return cls.lock_impl(cls, process_pk, task_pk)
 
     @classmethod
     def _instance(cls):

@@ -2,7 +2,10 @@
 
 A lock is called as ``lock_impl(flow_class, process_pk)`` and returns a context
 manager that opens ``transaction.atomic()`` with the process locked against
-other steps, and yields the process re-read inside the lock.
+other steps, and yields the process re-read inside the lock. Called as
+``lock_impl(flow_class, process_pk, task_pk)`` (the engine does, for a step on
+one task), it yields that task instead, read together with its process in one
+statement under the lock (``task.process`` is the flow's process object).
 
 * :data:`select_for_update_lock` (the default): a row lock in the database.
   On SQLite, which has no row locks, the step's first statement is a write to
@@ -24,6 +27,7 @@ import uuid
 from contextlib import contextmanager
 
 from django.core.cache import caches
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connections, router, transaction
 
 from .exceptions import FlowLockFailed
@@ -32,20 +36,66 @@ __all__ = ["NoLock", "SelectForUpdateLock", "CacheLock", "no_lock", "select_for_
 
 
 class BaseLock:
-    """Open a transaction around a step and yield the process re-read inside it."""
+    """Open a transaction around a step and yield the process (or the task) re-read inside it."""
 
-    def __call__(self, flow_class, process_pk):
-        return self.locked(flow_class, process_pk)
+    def __call__(self, flow_class, process_pk, task_pk=None):
+        return self.locked(flow_class, process_pk, task_pk)
 
     @contextmanager
-    def locked(self, flow_class, process_pk):
-        process_cls = flow_class.process_cls
-        using = router.db_for_write(process_cls)
+    def locked(self, flow_class, process_pk, task_pk=None):
+        using = router.db_for_write(flow_class.process_cls)
         with transaction.atomic(using=using):
-            yield self.read_process(process_cls, process_pk, using)
+            yield self.read(flow_class, process_pk, task_pk, using)
+
+    def read(self, flow_class, process_pk, task_pk, using):
+        if task_pk is None:
+            return self.read_process(flow_class.process_cls, process_pk, using)
+        return read_task(flow_class, process_pk, task_pk, using)
 
     def read_process(self, process_cls, process_pk, using):
         return process_cls._default_manager.using(using).get(pk=process_pk)
+
+
+def read_task(flow_class, process_pk, task_pk, using, for_update=False, nowait=False):
+    """Task ``task_pk`` of process ``process_pk`` and the process, as the flow's classes, in one statement.
+
+    Raises the task model's ``DoesNotExist`` when either is missing. With
+    ``for_update``, the rows are locked process first (``FOR UPDATE OF`` names
+    them in that order, and PostgreSQL locks in that order): every step holds
+    the process before it touches a task, so steps cannot deadlock, and rows a
+    step waited for are read as the step that held them left them.
+    """
+    process_cls = flow_class.process_cls
+    path = _process_path(process_cls)
+    queryset = flow_class.task_cls._base_manager.using(using).select_related(path[-1]).order_by()
+    if len(path) > 1:  # the subclass's own table: an inner join (a lock cannot take a LEFT JOIN's side)
+        queryset = queryset.filter(**{f"{path[-1]}__isnull": False})
+    if for_update:
+        queryset = queryset.select_for_update(nowait=nowait, of=(*path, "self"))
+    task = queryset.get(pk=task_pk, process_id=process_pk)
+    process = task.process
+    for name in path[1:]:
+        process = getattr(process, process._meta.get_field(name.rpartition("__")[2]).get_accessor_name())
+    if type(process) is not process_cls:  # a proxy model: same rows, the flow's class
+        process.__class__ = process_cls
+    task.process = process
+    return task
+
+
+def _process_path(process_cls):
+    """``["process", "process__child", ...]``: the task's way down to the process's own table."""
+    from .models import Process
+
+    names = []
+    model = process_cls._meta.concrete_model
+    while model is not Process:
+        parent, link = next((parent, link) for parent, link in model._meta.parents.items() if issubclass(parent, Process))
+        names.insert(0, link.related_query_name())
+        model = parent
+    path = ["process"]
+    for name in names:
+        path.append(f"{path[-1]}__{name}")
+    return path
 
 
 class NoLock(BaseLock):
@@ -58,23 +108,36 @@ class SelectForUpdateLock(BaseLock):
     def __init__(self, nowait=False):
         self.nowait = nowait
 
-    def read_process(self, process_cls, process_pk, using):
+    def read(self, flow_class, process_pk, task_pk, using):
         connection = connections[using]
         if not connection.features.has_select_for_update:
-            return self._read_serialised(process_cls, process_pk, using, connection)
-        queryset = process_cls._default_manager.using(using).select_for_update(nowait=self.nowait)
+            self._take_database_lock(connection, process_pk)
+            return super().read(flow_class, process_pk, task_pk, using)
         try:
-            return queryset.get(pk=process_pk)
-        except process_cls.DoesNotExist:
+            if task_pk is not None and connection.features.has_select_for_update_of:
+                return read_task(flow_class, process_pk, task_pk, using, for_update=True, nowait=self.nowait)
+            process = self.read_process(flow_class.process_cls, process_pk, using)
+            if task_pk is None:
+                return process
+            task = read_task(flow_class, process_pk, task_pk, using)
+            task.process = process
+            return task
+        except ObjectDoesNotExist:
             raise
         except Exception as exc:  # NOWAIT lock busy
             if self.nowait and "lock" in str(exc).lower():
-                raise FlowLockFailed(f"process {process_pk} of {process_cls.__name__} is locked") from exc
+                raise FlowLockFailed(f"process {process_pk} of {flow_class.process_cls.__name__} is locked") from exc
             raise
 
-    def _read_serialised(self, process_cls, process_pk, using, connection):
+    def read_process(self, process_cls, process_pk, using):
+        queryset = process_cls._default_manager.using(using)
+        if connections[using].features.has_select_for_update:
+            queryset = queryset.select_for_update(nowait=self.nowait)
+        return queryset.get(pk=process_pk)
+
+    def _take_database_lock(self, connection, process_pk):
         # Without row locks (SQLite), a write as the first statement takes the
-        # database write lock until commit; IMMEDIATE transactions already do.
+        # database write lock until commit; IMMEDIATE transactions already hold it.
         mode = (connection.settings_dict.get("OPTIONS") or {}).get("transaction_mode")
         if str(mode or "").upper() not in ("IMMEDIATE", "EXCLUSIVE"):
             from .models import Process
@@ -82,7 +145,6 @@ class SelectForUpdateLock(BaseLock):
             base_table = Process._meta.db_table
             with connection.cursor() as cursor:
                 cursor.execute(f'UPDATE "{base_table}" SET "id" = "id" WHERE "id" = %s', [process_pk])
-        return process_cls._default_manager.using(using).get(pk=process_pk)
 
 
 class CacheLock(BaseLock):
@@ -96,20 +158,20 @@ class CacheLock(BaseLock):
         self._held = threading.local()
 
     @contextmanager
-    def locked(self, flow_class, process_pk):
+    def locked(self, flow_class, process_pk, task_pk=None):
         key = f"viewflow-lock-{flow_class._meta.flow_label}-{process_pk}"
         held = self._held.__dict__.setdefault("keys", set())
         if key in held:  # re-entered from the same thread, e.g. a job run on commit
-            with super().locked(flow_class, process_pk) as process:
-                yield process
+            with super().locked(flow_class, process_pk, task_pk) as read:
+                yield read
             return
         cache = caches[self.cache_alias]
         owner = uuid.uuid4().hex
         self._acquire(cache, key, owner)
         held.add(key)
         try:
-            with super().locked(flow_class, process_pk) as process:
-                yield process
+            with super().locked(flow_class, process_pk, task_pk) as read:
+                yield read
         finally:
             held.discard(key)
             if cache.get(key) == owner:

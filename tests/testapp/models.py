@@ -37,3 +37,16 @@ class SampleTask(Task):
     @property
     def is_sample(self):
         return True
+
+
+class SampleProcessProxy(SampleProcess):
+    """A proxy process model: a flow may name one as its ``process_cls``."""
+
+    class Meta:
+        proxy = True
+
+
+class DetailedSampleProcess(SampleProcess):
+    """A process model two tables below ``Process``."""
+
+    detail = models.CharField(max_length=50, blank=True, default="")

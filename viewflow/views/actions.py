@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
-from ..activation import run_step
+from ..activation import run_task_step
 from ..exceptions import FlowRuntimeError
 from ..permissions import task_permissions
 from ..status import ACTIVE_TASK_STATUSES, TaskStatus
@@ -54,15 +54,17 @@ class TaskMixin(FlowViewMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        step = getattr(self, "step", None)
-        if step is not None:  # a POST of an operation: read under the lock (TaskOperationView)
-            process = step.process
+        locked_task = getattr(self, "locked_task", None)
+        if locked_task is not None:  # a POST of an operation: read under the lock (TaskOperationView)
+            if locked_task.flow_task is not self.flow_task:
+                raise Http404(_("No such task in this process."))
+            self.task, self.process = locked_task, locked_task.process
         else:
             process = self.flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
-        if process is None:
-            raise Http404(_("No such process."))
-        self.task = self.get_task(process.pk)
-        self.task.process = self.process = process
+            if process is None:
+                raise Http404(_("No such process."))
+            self.task = self.get_task(process.pk)
+            self.task.process = self.process = process
         self.permissions = task_permissions(request.user, self.task)
         if self.action not in self.permissions:
             if not self.state_allows_action() and "detail" in self.permissions:
@@ -129,11 +131,13 @@ class TaskOperationView(TaskMixin, FormView):
         # A POST takes the lock first and reads the process and the task once, under
         # it: the permission check and the operation see the same fresh state.
         try:
-            with run_step(self.flow_class, kwargs["process_pk"]) as step:
-                self.step = step
+            with run_task_step(self.flow_class, kwargs["process_pk"], kwargs["task_pk"]) as (step, task):
+                self.step, self.locked_task = step, task
                 return super().dispatch(request, *args, **kwargs)
-        except self.flow_class.process_cls.DoesNotExist:
-            raise Http404(_("No such process.")) from None
+        except self.flow_class.task_cls.DoesNotExist:
+            if getattr(self, "task", None) is not None:
+                raise  # raised by the operation, not by the lock
+            raise Http404(_("No such task in this process.")) from None
         except FlowRuntimeError as exc:  # the step was rolled back
             if getattr(self, "task", None) is None:
                 raise

@@ -24,7 +24,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from ..activation import Step, run_step
+from ..activation import Step, run_task_step
 from ..flow.end import runs_one_branch
 from ..status import TaskStatus
 from .urls import next_task_url, process_url, task_url
@@ -194,17 +194,18 @@ class TaskViewMixin(FlowViewMixin):
         flow_class = self.flow_class
         if request.method == "POST":
             try:
-                with run_step(flow_class, kwargs["process_pk"]) as step:
-                    task = self._load_task(step.process)
+                with run_task_step(flow_class, kwargs["process_pk"], kwargs["task_pk"]) as (step, task):
+                    if task.flow_task is not self.flow_task:
+                        raise Http404(_("No such task in this process."))
                     refusal = self._refuse(task)
                     if refusal is not None:
                         return refusal
                     self.activation = self.flow_task.activation_class(step, task)
                     return super().dispatch(request, *args, **kwargs)
-            except flow_class.process_cls.DoesNotExist:
+            except flow_class.task_cls.DoesNotExist:
                 if getattr(self, "activation", None) is not None:
                     raise  # raised by the view's own code, not by the lock
-                raise Http404(_("No such process.")) from None
+                raise Http404(_("No such task in this process.")) from None
         process = flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
         if process is None:
             raise Http404(_("No such process."))
