@@ -21,6 +21,7 @@ statement under the lock (``task.process`` is the flow's process object).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -66,20 +67,34 @@ def read_task(flow_class, process_pk, task_pk, using, for_update=False, nowait=F
     step waited for are read as the step that held them left them.
     """
     process_cls = flow_class.process_cls
-    path = _process_path(process_cls)
-    queryset = flow_class.task_cls._base_manager.using(using).select_related(path[-1]).order_by()
-    if len(path) > 1:  # the subclass's own table: an inner join (a lock cannot take a LEFT JOIN's side)
-        queryset = queryset.filter(**{f"{path[-1]}__isnull": False})
-    if for_update:
-        queryset = queryset.select_for_update(nowait=nowait, of=(*path, "self"))
-    task = queryset.get(pk=task_pk, process_id=process_pk)
+    queryset, accessors = _task_with_process(flow_class.task_cls, process_cls, for_update, nowait)
+    task = queryset.using(using).get(pk=task_pk, process_id=process_pk)
     process = task.process
-    for name in path[1:]:
-        process = getattr(process, process._meta.get_field(name.rpartition("__")[2]).get_accessor_name())
+    for accessor in accessors:
+        process = getattr(process, accessor)
     if type(process) is not process_cls:  # a proxy model: same rows, the flow's class
         process.__class__ = process_cls
     task.process = process
     return task
+
+
+@functools.lru_cache(maxsize=None)
+def _task_with_process(task_cls, process_cls, for_update, nowait):
+    """The (never evaluated) queryset :func:`read_task` filters, and the accessors down to the process."""
+    path = _process_path(process_cls)
+    queryset = task_cls._base_manager.select_related(path[-1]).order_by()
+    if len(path) > 1:  # the subclass's own table: an inner join (a lock cannot take a LEFT JOIN's side)
+        queryset = queryset.filter(**{f"{path[-1]}__isnull": False})
+    if for_update:
+        queryset = queryset.select_for_update(nowait=nowait, of=(*path, "self"))
+    from .models import Process
+
+    accessors, model = [], Process
+    for name in path[1:]:
+        field = model._meta.get_field(name.rpartition("__")[2])
+        accessors.append(field.get_accessor_name())
+        model = field.related_model
+    return queryset, tuple(accessors)
 
 
 def _process_path(process_cls):
