@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.db.models import Case, Q, Value, When
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from ..exceptions import FlowRuntimeError
@@ -258,12 +258,14 @@ class Join(Gateway):
         if group in step.split_groups:
             return None, None
         in_step = [task.pk for task in step.tasks if task.pk is not None]
-        open_branch = Q(token__startswith=f"{group}.", status__in=ACTIVE_TASK_STATUSES) & ~Q(pk__in=in_step)
+        open_branch = Q(token__startswith=f"{group}.", status__in=ACTIVE_TASK_STATUSES)
+        if in_step:
+            open_branch &= ~Q(pk__in=in_step)
+        # the join's token is the group, a prefix of every branch's token: ordered by token, it comes first
         rows = list(
             self.flow_class.task_cls._base_manager.using(step.using)
             .filter(Q(flow_task=self, token=group) | open_branch, process_id=step.process.pk)
-            .annotate(join_first=Case(When(token=group, then=Value(0)), default=Value(1)))
-            .order_by("join_first", "pk")[:2]
+            .order_by("token", "pk")[:2]
         )
         join_task = next((task for task in rows if task.token == group), None)
         return join_task, any(task.token != group for task in rows)
