@@ -145,7 +145,10 @@ def report(ours, peer, dbs):
         lines.append("")
         lines.append(table(["run", "db", "proc/s", "throughput ratio", "SQL/proc", "query ratio", "p50 / p99 ms", "ok"], extra))
         lines.append("")
-        lines.append("hello_*[job]: the §1 flow as written (send = celery.Job, run in-process after commit: one more step).")
+        lines.append("hello_*[job]: the §1 flow as written (send = celery.Job, run in-process after commit: one more step). "
+                     "hello_http[floor]: the same three POSTs to a view with no engine (session, user, permission, "
+                     "redirect): the part of every hello_http process that no workflow library can remove; its "
+                     "throughput ratio is how far above the peer a library with a free engine would be.")
         lines.append("")
 
     # inbox and queue pages

@@ -34,6 +34,7 @@ QUICK_N = {"hello_http": 20, "hello_api": 50, "split_join": 20, "inbox": 2_000, 
 RUNS = [
     ("hello_http", "handler", {}),
     ("hello_http", "job", {}),
+    ("hello_http", "floor", {}),
     ("hello_api", "handler", {}),
     ("hello_api", "job", {}),
     ("split_join", None, {}),

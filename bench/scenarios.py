@@ -128,6 +128,8 @@ HELLO_NOTES = {
 
 def hello_http(n, warmup=5, variant="handler", **_):
     """Alice POSTs the start form; Bob POSTs the approve task's assign URL, then the task form."""
+    if variant == "floor":
+        return hello_floor(n, warmup)
     from viewflow.models import Task
     from viewflow.views.urls import flow_url
 
@@ -184,6 +186,51 @@ def hello_http(n, warmup=5, variant="handler", **_):
         "checks": check_hello_processes(flow_class, n + warmup, n + warmup),
         "notes": HELLO_NOTES[variant] + "; URLs /flows/<label>/start/, .../approve/<task>/assign/, "
         ".../approve/<task>/ as in DESIGN §6",
+    }
+
+
+def hello_floor(n, warmup=5, **_):
+    """hello_http's three POSTs by the same clients to a view with no engine: the framework's share.
+
+    Each request loads the session and the user, the start and claim requests check
+    a permission (Django's two statements), and all three redirect; nothing is
+    written. The peer and this library both pay this on every hello_http process.
+    """
+    make_users()
+    alice = logged_in_client("alice")
+    bob = logged_in_client("bob")
+    steps = Steps("start_post", "assign_post", "approve_post")
+    durations = []
+
+    def one(i):
+        started = time.perf_counter()
+        for client, step, data in ((alice, "start", {"text": f"Hello, world #{i}"}), (bob, "assign", {}),
+                                   (bob, "approve", {"approved": "on"})):
+            with steps[f"{step}_post"].installed():
+                response = client.post(f"/bench-floor/{step}/", data)
+            assert response["Location"] == "/flows/", response.status_code
+        durations.append(time.perf_counter() - started)
+
+    for i in range(warmup):
+        one(-i - 1)
+    steps.reset()
+    durations.clear()
+    started = time.perf_counter()
+    for i in range(n):
+        one(i)
+    wall = time.perf_counter() - started
+    return {
+        "variant": "floor",
+        "wall_s": round(wall, 3),
+        "processes_per_s": round(n / wall, 2),
+        "requests_per_process": 3,
+        **sql_figures(steps.totals(), n),
+        "sql_per_request_step": steps.per_step(n),
+        "latency_per_process": latency_summary_ms(durations),
+        "warmup_processes": warmup,
+        "checks": {"ok": True, "redirects": 3 * (n + warmup)},
+        "notes": "no engine: the same clients POST /bench-floor/{start,assign,approve}/ (login required, "
+        "user.has_perm on two of them, a redirect); the lower bound of hello_http's time per process",
     }
 
 
