@@ -81,36 +81,23 @@ def read_task(flow_class, process_pk, task_pk, using, for_update=False, nowait=F
 @functools.lru_cache(maxsize=None)
 def _task_with_process(task_cls, process_cls, for_update, nowait):
     """The (never evaluated) queryset :func:`read_task` filters, and the accessors down to the process."""
-    path = _process_path(process_cls)
-    queryset = task_cls._base_manager.select_related(path[-1]).order_by()
-    if len(path) > 1:  # the subclass's own table: an inner join (a lock cannot take a LEFT JOIN's side)
-        queryset = queryset.filter(**{f"{path[-1]}__isnull": False})
-    if for_update:
-        queryset = queryset.select_for_update(nowait=nowait, of=(*path, "self"))
     from .models import Process
 
-    accessors, model = [], Process
-    for name in path[1:]:
-        field = model._meta.get_field(name.rpartition("__")[2])
-        accessors.append(field.get_accessor_name())
-        model = field.related_model
-    return queryset, tuple(accessors)
-
-
-def _process_path(process_cls):
-    """``["process", "process__child", ...]``: the task's way down to the process's own table."""
-    from .models import Process
-
-    names = []
+    links = []  # the parent links from Process down to the process model's own table
     model = process_cls._meta.concrete_model
     while model is not Process:
         parent, link = next((parent, link) for parent, link in model._meta.parents.items() if issubclass(parent, Process))
-        names.insert(0, link.related_query_name())
+        links.insert(0, link)
         model = parent
     path = ["process"]
-    for name in names:
-        path.append(f"{path[-1]}__{name}")
-    return path
+    for link in links:
+        path.append(f"{path[-1]}__{link.related_query_name()}")
+    queryset = task_cls._base_manager.select_related(path[-1]).order_by()
+    if links:  # the subclass's own table: an inner join (a lock cannot take a LEFT JOIN's side)
+        queryset = queryset.filter(**{f"{path[-1]}__isnull": False})
+    if for_update:
+        queryset = queryset.select_for_update(nowait=nowait, of=(*path, "self"))
+    return queryset, tuple(link.remote_field.get_accessor_name() for link in links)
 
 
 class NoLock(BaseLock):
