@@ -84,7 +84,7 @@ def load_permissions(user):
         or not getattr(user, "is_active", False)
         or user.is_anonymous
         or user.is_superuser  # has_perm() says yes without reading anything
-        or not hasattr(user, "user_permissions")
+        or not (hasattr(user, "user_permissions") and hasattr(user, "groups"))
         or not _model_backend_only()
     ):
         return
