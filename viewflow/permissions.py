@@ -92,7 +92,7 @@ def load_permissions(user):
     own = user.user_permissions.annotate(own=Value(True)).values_list(*columns).order_by()
     grouped = Permission.objects.filter(group__in=user.groups.all()).annotate(own=Value(False)).values_list(*columns).order_by()
     user_perms, group_perms = set(), set()
-    for app_label, codename, is_own in own.union(grouped, all=True):
+    for app_label, codename, is_own in own.union(grouped, all=True).order_by():  # no Meta.ordering: not selected
         (user_perms if is_own else group_perms).add(f"{app_label}.{codename}")
     user._user_perm_cache = user_perms
     user._group_perm_cache = group_perms
