@@ -10,16 +10,19 @@ from django.contrib.messages import get_messages
 from django.test import Client
 
 from tests.integrity_support import (
+    Worker,
     flow_lock,  # noqa: F401 (fixture)
     nodes,
     postgres_only,
     run_all,
     start_integrity,
     task_of,
+    use_lock,
 )
 from tests.testapp.integrity_flows import IntegrityFlow, ParallelFlow
 from tests.testapp.models import SampleProcess
-from viewflow.exceptions import FlowRuntimeError
+from viewflow.exceptions import FlowLockFailed, FlowRuntimeError
+from viewflow.lock import SelectForUpdateLock
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
 
@@ -152,3 +155,36 @@ def test_assign_race_leaves_one_owner(flow_lock, user_factory):
                 assert "cannot be assigned: it is ASSIGNED" in str(worker.error)
         task.refresh_from_db()
         assert task.status == TaskStatus.ASSIGNED and task.owner_id == winners[0]
+
+
+def test_nowait_lock_fails_at_once_while_another_step_holds_the_process(monkeypatch, user_factory):
+    """``SelectForUpdateLock(nowait=True)``: a step on the process, or on one of its tasks, raises
+    FlowLockFailed instead of waiting; once the holder commits, the same step goes through."""
+    import threading
+
+    use_lock(monkeypatch, SelectForUpdateLock(nowait=True))
+    owner = user_factory("owner", VET_PERM)
+    process, task = assigned_vet_task(owner)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with IntegrityFlow.lock(process.pk):
+            held.set()
+            release.wait(10)
+
+    holder = Worker("holder", hold).start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(FlowLockFailed):
+            with task.activation():
+                pass
+        with pytest.raises(FlowLockFailed):
+            with IntegrityFlow.lock(process.pk):
+                pass
+    finally:
+        release.set()
+        holder.finish()
+    assert holder.error is None
+    with task.activation() as activation:  # the holder is gone: no wait, no error
+        activation.unassign(by=owner)
+    assert task_of(process, IntegrityFlow.vet).status == TaskStatus.NEW
