@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from . import signals
 from .exceptions import FlowRuntimeError
 from .models import Process, Task
+from .statements import insert_rows, update_if_status
 from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
 
 __all__ = [
@@ -89,13 +90,8 @@ class Step:
     def insert(self, *tasks):
         """Insert tasks now (in one statement) because their primary key is needed."""
         unsaved = [task for task in tasks if task.pk is None]
-        if not unsaved:
-            return
-        if len(unsaved) > 1 and connections[self.using].features.can_return_rows_from_bulk_insert:
-            self.flow_class.task_cls._default_manager.using(self.using).bulk_create(unsaved)
-        else:
-            for task in unsaved:
-                task.save(using=self.using, force_insert=True)
+        if unsaved:
+            insert_rows(self.flow_class.task_cls, self.using, unsaved)
 
     def flush(self):
         """Write what the step still holds in memory: new tasks, then their links.
@@ -108,9 +104,7 @@ class Step:
         self.insert(*self.tasks)
         if self._links:
             through = Task.previous.through
-            through._default_manager.using(self.using).bulk_create(
-                [through(from_task_id=task.pk, to_task_id=prev.pk) for task, prev in self._links]
-            )
+            insert_rows(through, self.using, [through(from_task_id=task.pk, to_task_id=prev.pk) for task, prev in self._links])
             self._links = []
         if self._signals:
             pending, self._signals = self._signals, []
@@ -128,12 +122,7 @@ class Step:
             if task.status not in expected:
                 raise _illegal(task, fields.get("status", "?"))
         else:
-            updated = (
-                Task._base_manager.using(self.using)
-                .filter(pk=task.pk, status__in=expected)
-                .update(**fields)
-            )
-            if not updated:
+            if not update_if_status(Task, self.using, task.pk, expected, fields):
                 raise FlowRuntimeError(
                     _("%(task)s was changed by someone else (it is no longer %(statuses)s).")
                     % {"task": _task_label(task), "statuses": "/".join(expected)}
@@ -215,12 +204,7 @@ class Step:
         process = self.process
         if process.status == status and not fields:
             return
-        updated = (
-            Process._base_manager.using(self.using)
-            .filter(pk=process.pk, status=process.status)
-            .update(status=status, **fields)
-        )
-        if not updated:
+        if not update_if_status(Process, self.using, process.pk, (process.status,), {"status": status, **fields}):
             raise FlowRuntimeError(
                 _("Process #%(pk)s was changed by someone else.") % {"pk": process.pk}
             )

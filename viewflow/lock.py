@@ -31,6 +31,7 @@ from django.core.cache import caches
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connections, router, transaction
 
+from . import statements
 from .exceptions import FlowLockFailed
 
 __all__ = ["NoLock", "SelectForUpdateLock", "CacheLock", "no_lock", "select_for_update_lock", "cache_lock"]
@@ -66,8 +67,11 @@ def read_task(flow_class, process_pk, task_pk, using, for_update=False, nowait=F
     the process before it touches a task, so steps cannot deadlock, and rows a
     step waited for are read as the step that held them left them.
     """
-    process_cls = flow_class.process_cls
-    queryset, accessors = _task_with_process(flow_class.task_cls, process_cls, for_update, nowait)
+    process_cls, task_cls = flow_class.process_cls, flow_class.task_cls
+    if statements.can_select_task_and_process(task_cls, process_cls, using):
+        lock = (nowait,) if for_update else None
+        return statements.select_task_and_process(task_cls, process_cls, using, task_pk, process_pk, lock)
+    queryset, accessors = _task_with_process(task_cls, process_cls, for_update, nowait)
     task = queryset.using(using).get(pk=task_pk, process_id=process_pk)
     process = task.process
     for accessor in accessors:
