@@ -1,0 +1,91 @@
+"""viewflow.statements: the engine's hand-written statements give what the ORM gives."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.testapp.flows import CodeStartFlow
+from tests.testapp.models import DetailedSampleProcess, SampleTask
+from viewflow import statements
+from viewflow.models import Process, Task
+
+pytestmark = pytest.mark.django_db
+
+direct_only = pytest.mark.skipif(
+    not statements.takes_direct_path("default"), reason="the direct statements are for SQLite and PostgreSQL"
+)
+
+
+def _fields(instance):
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def _process(**fields):
+    return DetailedSampleProcess.objects.create(flow_class=CodeStartFlow, status="STARTED", **fields)
+
+
+def _task(process, **fields):
+    return Task.objects.create(process=process, flow_task=CodeStartFlow.approve, flow_task_type="HUMAN", **fields)
+
+
+@direct_only
+def test_the_joined_read_gives_the_instances_the_orm_gives():
+    process = _process(text="ünïcode", items=["a", {"b": 1}], detail="deep")
+    owner = get_user_model().objects.create_user("owner")
+    task = _task(process, status="ASSIGNED", owner=owner, started=timezone.now(), data={"k": [1, 2]}, token="1/s.2")
+    with CaptureQueriesContext(connection) as reads:
+        read = statements.select_task_and_process(Task, DetailedSampleProcess, "default", task.pk, process.pk)
+    assert len(reads) == 1
+    assert _fields(read) == _fields(Task.objects.get(pk=task.pk))
+    assert type(read.process) is DetailedSampleProcess
+    assert _fields(read.process) == _fields(DetailedSampleProcess.objects.get(pk=process.pk))
+    assert read.flow_task is CodeStartFlow.approve and read.process.flow_class is CodeStartFlow
+    assert not read._state.adding and read._state.db == "default"
+    with pytest.raises(Task.DoesNotExist):
+        statements.select_task_and_process(Task, DetailedSampleProcess, "default", task.pk, process.pk + 1)
+
+
+def test_a_conditional_update_writes_what_queryset_update_writes():
+    process = _process()
+    owner = get_user_model().objects.create_user("owner")
+    task, twin = _task(process), _task(process)
+    now = timezone.now()
+    values = {"status": "ASSIGNED", "owner": owner, "started": now, "data": {"note": "x"}}
+    assert statements.update_if_status(Task, "default", task.pk, ("NEW",), values) == 1
+    assert Task.objects.filter(pk=twin.pk, status="NEW").update(**values) == 1
+    same = {"id": 0, "created": None}
+    assert _fields(Task.objects.get(pk=task.pk)) | same == _fields(Task.objects.get(pk=twin.pk)) | same
+    # a status that no longer holds updates nothing
+    assert statements.update_if_status(Task, "default", task.pk, ("NEW", "STARTED"), {"owner": None}) == 0
+    assert Task.objects.get(pk=task.pk).owner_id == owner.pk
+    assert statements.update_if_status(Process, "default", process.pk, ("STARTED",), {"status": "DONE", "finished": now}) == 1
+    assert Process.objects.get(pk=process.pk).finished == now
+
+
+def test_one_insert_sets_keys_and_defaults_as_bulk_create_does():
+    process = _process()
+    before = timezone.now() - timedelta(seconds=1)
+    tasks = [SampleTask(process=process, flow_task=CodeStartFlow.approve, flow_task_type="HUMAN", token=f"t{i}") for i in range(3)]
+    with CaptureQueriesContext(connection) as writes:
+        statements.insert_rows(SampleTask, "default", tasks)
+    if statements.takes_direct_path("default"):
+        assert len(writes) == 1
+    assert all(task.pk and not task._state.adding for task in tasks)
+    for task in tasks:
+        saved = Task.objects.get(pk=task.pk)
+        assert saved.token == task.token and saved.created == task.created and saved.created > before
+        assert saved.status == "NEW" and saved.data == {} and saved.owner_id is None
+    through = Task.previous.through
+    statements.insert_rows(through, "default", [through(from_task_id=tasks[1].pk, to_task_id=tasks[0].pk)])
+    assert list(Task.objects.get(pk=tasks[1].pk).previous.all()) == [Task.objects.get(pk=tasks[0].pk)]
+
+
+def test_more_rows_than_one_statement_takes_go_through_bulk_create():
+    process = _process()
+    tasks = [Task(process=process, flow_task=CodeStartFlow.approve, flow_task_type="HUMAN") for _ in range(120)]
+    statements.insert_rows(Task, "default", tasks)  # 120 x 13 parameters: more than SQLite's 999
+    assert len({task.pk for task in tasks}) == 120 and Task.objects.filter(process=process).count() == 120
