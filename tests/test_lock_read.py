@@ -24,7 +24,10 @@ pytestmark = pytest.mark.django_db
     ],
 )
 @pytest.mark.parametrize("for_update", [False, True])
-def test_reads_the_task_with_its_process_of_the_flows_class(process_cls, fields, for_update):
+@pytest.mark.parametrize("direct", [True, False], ids=["direct-sql", "orm"])
+def test_reads_the_task_with_its_process_of_the_flows_class(process_cls, fields, for_update, direct, monkeypatch):
+    if not direct:  # what a database other than SQLite and PostgreSQL runs
+        monkeypatch.setattr("viewflow.statements.takes_direct_path", lambda using: False)
     concrete = process_cls._meta.concrete_model
     process = concrete.objects.create(flow_class=CodeStartFlow, status="STARTED", **fields)
     task = Task.objects.create(process=process, flow_task=CodeStartFlow.start, flow_task_type="START", status="DONE")

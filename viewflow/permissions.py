@@ -9,6 +9,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Value
 
+from . import statements
+
 __all__ = [
     "auto_create_permissions",
     "create_flow_permissions",
@@ -88,11 +90,14 @@ def load_permissions(user):
         or not _model_backend_only()
     ):
         return
-    columns = ("content_type__app_label", "codename", "own")
-    own = user.user_permissions.annotate(own=Value(True)).values_list(*columns).order_by()
-    grouped = Permission.objects.filter(group__in=user.groups.all()).annotate(own=Value(False)).values_list(*columns).order_by()
+    rows = statements.permission_rows(user, router.db_for_read(Permission))
+    if rows is None:  # another database: the same UNION through the ORM
+        columns = ("content_type__app_label", "codename", "own")
+        own = user.user_permissions.annotate(own=Value(True)).values_list(*columns).order_by()
+        grouped = Permission.objects.filter(group__in=user.groups.all()).annotate(own=Value(False)).values_list(*columns)
+        rows = own.union(grouped.order_by(), all=True).order_by()  # no Meta.ordering: its columns are not selected
     user_perms, group_perms = set(), set()
-    for app_label, codename, is_own in own.union(grouped, all=True).order_by():  # no Meta.ordering: not selected
+    for app_label, codename, is_own in rows:
         (user_perms if is_own else group_perms).add(f"{app_label}.{codename}")
     user._user_perm_cache = user_perms
     user._group_perm_cache = group_perms
