@@ -11,7 +11,7 @@ Two rules keep concurrent writers honest:
   WHERE clause, and raises :class:`FlowRuntimeError` when no row matched, so a
   stale writer fails cleanly instead of overwriting.
 
-Tasks created in a step are inserted in one ``bulk_create`` when the step ends
+Tasks created in a step are inserted in one INSERT when the step ends
 (or earlier when their primary key is needed), and their ``previous`` links in
 a second one: a transition costs a handful of statements whatever the flow.
 """
@@ -104,7 +104,8 @@ class Step:
         self.insert(*self.tasks)
         if self._links:
             through = Task.previous.through
-            insert_rows(through, self.using, [through(from_task_id=task.pk, to_task_id=prev.pk) for task, prev in self._links])
+            links = [through(from_task_id=task.pk, to_task_id=prev.pk) for task, prev in self._links]
+            insert_rows(through, self.using, links)
             self._links = []
         if self._signals:
             pending, self._signals = self._signals, []
