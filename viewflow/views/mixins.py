@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.forms import BaseModelForm
+from django.forms import BaseModelForm, modelform_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
@@ -123,6 +123,17 @@ class ProcessModelMixin:
 
     def get_queryset(self):
         return self.flow_class.process_cls._default_manager.all()
+
+    def get_form_class(self):
+        """The ModelForm of ``fields``: built once per model and field list, where Django builds one per request."""
+        if self.form_class is None and self.fields is not None:
+            return _model_form(self.model, tuple(self.fields))
+        return super().get_form_class()
+
+
+@functools.lru_cache(maxsize=None)
+def _model_form(model, fields):
+    return modelform_factory(model, fields=fields)
 
 
 class StartViewMixin(FlowViewMixin):
