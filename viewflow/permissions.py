@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_backends
+import functools
+
+from django.conf import settings
+from django.contrib.auth import load_backend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -59,8 +62,16 @@ def create_flow_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kw
 
 
 def has_perm(user, permission, obj=None):
-    """``user.has_perm(permission, obj)``, with the user's permissions read in one statement."""
+    """``user.has_perm(permission, obj)``, with the user's permissions read in one statement.
+
+    With ModelBackend alone, the answer for a model permission is looked up in
+    the permissions :func:`load_permissions` read, as ModelBackend would.
+    """
     load_permissions(user)
+    if obj is None and _model_backend_only():
+        known = getattr(user, "_perm_cache", None)
+        if known is not None and user.is_active:
+            return user.is_superuser or permission in known
     return user.has_perm(permission, obj)
 
 
@@ -105,8 +116,12 @@ def load_permissions(user):
 
 
 def _model_backend_only():
-    backends = get_backends()
-    return bool(backends) and all(type(backend) is ModelBackend for backend in backends)
+    return _only_model_backend(tuple(settings.AUTHENTICATION_BACKENDS))
+
+
+@functools.lru_cache(maxsize=None)
+def _only_model_backend(paths):
+    return bool(paths) and all(type(load_backend(path)) is ModelBackend for path in paths)
 
 
 def task_permissions(user, task):
