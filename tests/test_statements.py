@@ -97,3 +97,25 @@ def test_more_rows_than_one_statement_takes_go_through_bulk_create():
     tasks = [Task(process=process, flow_task=CodeStartFlow.approve, flow_task_type="HUMAN") for _ in range(120)]
     statements.insert_rows(Task, "default", tasks)  # 120 x 13 parameters: more than SQLite's 999
     assert len({task.pk for task in tasks}) == 120 and Task.objects.filter(process=process).count() == 120
+
+
+def test_the_join_lookup_finds_its_task_and_an_open_branch(direct):
+    from tests.testapp.integrity_flows import ParallelFlow
+    from viewflow.activation import run_step
+
+    process = ParallelFlow.start.run(branches=3)
+    first, second, third = Task.objects.filter(process_id=process.pk, flow_task=ParallelFlow.branch).order_by("pk")
+    group = first.token.rpartition(".")[0]
+    with run_step(ParallelFlow, process.pk) as step:
+        assert ParallelFlow.gather._find(step, group) == (None, True)  # no join task yet, branches open
+    ParallelFlow.branch.run(first)
+    ParallelFlow.branch.run(second)
+    join = Task.objects.get(process_id=process.pk, flow_task=ParallelFlow.gather)
+    with run_step(ParallelFlow, process.pk) as step:
+        found, still_open = ParallelFlow.gather._find(step, group)
+        assert found.pk == join.pk and found.status == "STARTED" and found.flow_task is ParallelFlow.gather
+        assert still_open  # the third branch
+        step.tasks.append(Task.objects.get(pk=third.pk))  # a task this step holds is counted from memory
+        assert ParallelFlow.gather._find(step, group)[1] is False
+    ParallelFlow.branch.run(third)
+    assert Task.objects.get(pk=join.pk).status == "DONE"

@@ -25,6 +25,7 @@ __all__ = [
     "insert_rows",
     "select_task_and_process",
     "can_select_task_and_process",
+    "join_and_open_branch",
     "permission_rows",
 ]
 
@@ -103,6 +104,53 @@ def _insert_statement(model, using, rows):
         f"INSERT INTO {quote(opts.db_table)} ({', '.join(columns)}) VALUES {', '.join([row] * rows)} "
         f"RETURNING {quote(opts.pk.column)}"
     )
+
+
+def join_and_open_branch(task_cls, using, process_pk, join_node, group, statuses, exclude_pks):
+    """At most two tasks of the process: the Join's task of ``group`` (first) and one open branch of it.
+
+    An open branch is a task whose token starts with ``group.``, whose status is
+    one of ``statuses`` and whose key is not in ``exclude_pks``. For the databases
+    of :func:`takes_direct_path` only.
+    """
+    connection = connections[using]
+    sql, fields = _join_statement(task_cls, using, len(statuses), len(exclude_pks))
+    token = task_cls._meta.get_field("token")
+    params = [
+        process_pk,
+        task_cls._meta.get_field("flow_task").get_db_prep_value(join_node, connection),
+        token.get_db_prep_value(group, connection),
+        f"{connection.ops.prep_for_like_query(group + '.')}%",
+        *statuses,
+        *exclude_pks,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = [field.attname for field in fields]
+    return [task_cls.from_db(using, names, _converted(row, fields, connection)) for row in rows]
+
+
+@functools.lru_cache(maxsize=None)
+def _join_statement(task_cls, using, status_count, exclude_count):
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    opts = task_cls._meta
+    fields = list(opts.concrete_fields)
+
+    def column(name):
+        return quote(opts.get_field(name).column)
+
+    token, pk = column("token"), quote(opts.pk.column)
+    branch = f"{token} {connection.operators['startswith'] % '%s'} AND {column('status')} IN ({', '.join(['%s'] * status_count)})"
+    if exclude_count:
+        branch += f" AND NOT ({pk} IN ({', '.join(['%s'] * exclude_count)}))"
+    sql = (
+        f"SELECT {', '.join(quote(field.column) for field in fields)} FROM {quote(opts.db_table)} "
+        f"WHERE {column('process')} = %s AND (({column('flow_task')} = %s AND {token} = %s) OR ({branch})) "
+        f"ORDER BY {token}, {pk} LIMIT 2"
+    )
+    return sql, fields
 
 
 def permission_rows(user, using):

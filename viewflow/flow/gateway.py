@@ -7,8 +7,9 @@ import secrets
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from ..exceptions import FlowRuntimeError
+from .. import statements
 from ..activation import refresh_error_status
+from ..exceptions import FlowRuntimeError
 from ..status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
 from .base import Edge, Gateway, Node
 
@@ -258,15 +259,21 @@ class Join(Gateway):
         if group in step.split_groups:
             return None, None
         in_step = [task.pk for task in step.tasks if task.pk is not None]
-        open_branch = Q(token__startswith=f"{group}.", status__in=ACTIVE_TASK_STATUSES)
-        if in_step:
-            open_branch &= ~Q(pk__in=in_step)
-        # the join's token is the group, a prefix of every branch's token: ordered by token, it comes first
-        rows = list(
-            self.flow_class.task_cls._base_manager.using(step.using)
-            .filter(Q(flow_task=self, token=group) | open_branch, process_id=step.process.pk)
-            .order_by("token", "pk")[:2]
-        )
+        task_cls = self.flow_class.task_cls
+        if statements.takes_direct_path(step.using):
+            rows = statements.join_and_open_branch(
+                task_cls, step.using, step.process.pk, self, group, ACTIVE_TASK_STATUSES, in_step
+            )
+        else:
+            open_branch = Q(token__startswith=f"{group}.", status__in=ACTIVE_TASK_STATUSES)
+            if in_step:
+                open_branch &= ~Q(pk__in=in_step)
+            # the join's token is the group, a prefix of every branch's token: ordered by token, it comes first
+            rows = list(
+                task_cls._base_manager.using(step.using)
+                .filter(Q(flow_task=self, token=group) | open_branch, process_id=step.process.pk)
+                .order_by("token", "pk")[:2]
+            )
         join_task = next((task for task in rows if task.token == group), None)
         return join_task, any(task.token != group for task in rows)
 
