@@ -73,7 +73,7 @@ class Process(models.Model):
 class Task(models.Model):
     """One step of a process: a node of the flow reached by one token."""
 
-    process = models.ForeignKey(Process, on_delete=models.CASCADE, verbose_name=_("process"))
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, db_index=False, verbose_name=_("process"))
     flow_task = TaskReferenceField(_("node"))
     flow_task_type = models.CharField(_("type"), max_length=50)
     status = models.CharField(
@@ -91,6 +91,7 @@ class Task(models.Model):
         on_delete=models.SET_NULL,
         blank=True,
         null=True,
+        db_index=False,
         related_name="+",
         verbose_name=_("owner"),
     )
@@ -104,10 +105,11 @@ class Task(models.Model):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         ordering = ["-created"]
+        # Every index costs each INSERT and UPDATE of a task: none repeats another's leading columns
+        # (the foreign keys' own indexes are left out for that reason).
         indexes = [
-            # a user's tasks by status
-            models.Index(fields=["owner", "status", "created"], name="vf_task_owner_status"),
-            # the archive page: a user's done tasks, last finished first, read in index order
+            # the archive page: a user's done tasks, last finished first, read in index order;
+            # also a user's tasks by status, and the owner foreign key
             models.Index(fields=["owner", "status", "-finished"], name="vf_task_archive"),
             # the inbox page: a user's open tasks, newest first, read in index order
             models.Index(
@@ -117,7 +119,7 @@ class Task(models.Model):
             ),
             # a permission's queue of unclaimed tasks
             models.Index(fields=["owner_permission", "status", "created"], name="vf_task_queue"),
-            # a process's tasks, and a Join looking for its branches
+            # a process's tasks, a Join looking for its branches, and the process foreign key
             models.Index(fields=["process", "flow_task", "status"], name="vf_task_process_node"),
             # a node's active tasks
             models.Index(fields=["flow_task", "status"], name="vf_task_node_status"),
