@@ -204,6 +204,7 @@ def _permissions_statement(user_model, using):
     return f"{own} UNION ALL {grouped}"
 
 
+@functools.lru_cache(maxsize=None)
 def takes_direct_path(using):
     """Are the statements here written for this database's dialect?"""
     return connections[using].vendor in DIRECT_VENDORS
