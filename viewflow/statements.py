@@ -116,13 +116,14 @@ def join_and_open_branch(task_cls, using, process_pk, join_node, group, statuses
     connection = connections[using]
     sql, fields = _join_statement(task_cls, using, len(statuses), len(exclude_pks))
     token = task_cls._meta.get_field("token")
+    opts = task_cls._meta
     params = [
-        process_pk,
-        task_cls._meta.get_field("flow_task").get_db_prep_value(join_node, connection),
+        opts.get_field("process").target_field.get_db_prep_value(process_pk, connection),
+        opts.get_field("flow_task").get_db_prep_value(join_node, connection),
         token.get_db_prep_value(group, connection),
         f"{connection.ops.prep_for_like_query(group + '.')}%",
         *statuses,
-        *exclude_pks,
+        *(opts.pk.get_db_prep_value(pk, connection) for pk in exclude_pks),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -162,8 +163,10 @@ def permission_rows(user, using):
     sql = _permissions_statement(user._meta.concrete_model, using) if takes_direct_path(using) else None
     if sql is None:
         return None
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, [user.pk, user.pk])
+    connection = connections[using]
+    key = user._meta.pk.get_db_prep_value(user.pk, connection)  # a UUID key, say, as the database stores it
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, key])
         return cursor.fetchall()
 
 
@@ -225,7 +228,10 @@ def select_task_and_process(task_cls, process_cls, using, task_pk, process_pk, l
     """
     connection = connections[using]
     sql, task_fields, process_fields = _select_statement(task_cls, process_cls, using, lock)
-    params = [task_cls._meta.pk.get_db_prep_value(task_pk, connection), process_pk]
+    params = [
+        task_cls._meta.pk.get_db_prep_value(task_pk, connection),
+        task_cls._meta.get_field("process").target_field.get_db_prep_value(process_pk, connection),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
