@@ -143,7 +143,8 @@ def _join_statement(task_cls, using, status_count, exclude_count):
         return quote(opts.get_field(name).column)
 
     token, pk = column("token"), quote(opts.pk.column)
-    branch = f"{token} {connection.operators['startswith'] % '%s'} AND {column('status')} IN ({', '.join(['%s'] * status_count)})"
+    statuses = ", ".join(["%s"] * status_count)
+    branch = f"{token} {connection.operators['startswith'] % '%s'} AND {column('status')} IN ({statuses})"
     if exclude_count:
         branch += f" AND NOT ({pk} IN ({', '.join(['%s'] * exclude_count)}))"
     sql = (
@@ -199,7 +200,10 @@ def _permissions_statement(user_model, using):
         f"INNER JOIN {quote(content_type.db_table)} ct ON ct.{quote(content_type.pk.column)} = "
         f"p.{quote(permission.get_field('content_type').column)}"
     )
-    own = f"{named % '1'} INNER JOIN {up_table} up ON up.{up_permission} = p.{quote(permission.pk.column)} WHERE up.{up_user} = %s"
+    own = (
+        f"{named % '1'} INNER JOIN {up_table} up ON up.{up_permission} = p.{quote(permission.pk.column)} "
+        f"WHERE up.{up_user} = %s"
+    )
     grouped = (
         f"{named % '0'} INNER JOIN {gp_table} gp ON gp.{gp_permission} = p.{quote(permission.pk.column)} "
         f"INNER JOIN {ug_table} ug ON ug.{ug_group} = gp.{gp_group} WHERE ug.{ug_user} = %s"
@@ -289,8 +293,9 @@ def _select_statement(task_cls, process_cls, using, lock):
         f"{task_table}.{quote(process_link.column)}"
     ]
     for parent, child in zip(tables, tables[1:]):
+        link = quote(child.parents[parent.model].column)
         joins.append(
-            f"INNER JOIN {quote(child.db_table)} ON {quote(child.db_table)}.{quote(child.parents[parent.model].column)} = "
+            f"INNER JOIN {quote(child.db_table)} ON {quote(child.db_table)}.{link} = "
             f"{quote(parent.db_table)}.{quote(parent.pk.column)}"
         )
     sql = (
