@@ -284,7 +284,7 @@ def test_admin_retry_vs_redelivered_job_runs_it_once(flow_lock, monkeypatch, bro
         assert b.result == TaskStatus.DONE  # the redelivered message did the job
     else:
         # the worker has found the task in ERROR (not SCHEDULED) when the retry arrives
-        pause = PausePoint(monkeypatch, job_module, "_load_scheduled", "A", when="after")
+        pause = PausePoint(monkeypatch, job_module, "_still_scheduled", "A", when="after")
         a, b = race(pause, redelivered, retry, JobFlow)
         assert a.result is None  # nothing to do for the worker
     assert a.error is None and b.error is None

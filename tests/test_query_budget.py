@@ -71,8 +71,9 @@ def test_hello_world_over_the_web_costs_a_fixed_number_of_statements(people):
     # session, user; task and process under the lock, permissions, conditional UPDATE
     assert len(assign_sql) <= _budget(5, 1), assign_sql
     # session, user; task and process under the lock, process row, task UPDATE, tasks, links;
-    # then the Job's own step after commit: lock, task, task UPDATE, process UPDATE, tasks, links
-    assert len(approve_sql) <= _budget(13, 2), approve_sql
+    # then the Job's own step after commit: task and process under the lock, task UPDATE, process UPDATE,
+    # tasks, links
+    assert len(approve_sql) <= _budget(12, 2), approve_sql
 
 
 def test_start_and_finish_pages_read_no_task_list(people):

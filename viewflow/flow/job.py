@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import contextmanager
 
 from django.utils import timezone
 
-from ..activation import AutomatedActivation, run_step
+from ..activation import AutomatedActivation, run_task_step
 from ..fields import import_node
 from ..status import TaskStatus
 
@@ -58,10 +59,8 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
     if node is None:
         logger.error("viewflow job: unknown node %r (task %s)", node_path, task_pk)
         return None
-    flow_class = node.flow_class
     try:
-        with run_step(flow_class, process_pk) as step:
-            task = _load_scheduled(step, node, task_pk)
+        with _scheduled_task_step(node, process_pk, task_pk) as (step, task):
             if task is None:
                 return None
             activation = node.activation_class(step, task)
@@ -74,34 +73,43 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
     except _celery_control_flow():
         raise
     except Exception as exc:
-        try:
-            with run_step(flow_class, process_pk) as step:
-                task = _load_scheduled(step, node, task_pk)
-                if task is None:
-                    return None
-                node.activation_class(step, task).fail(exc)
-        except flow_class.process_cls.DoesNotExist:
-            logger.error("viewflow job %s: process %s no longer exists (task %s)", node_path, process_pk, task_pk)
-            return None
+        with _scheduled_task_step(node, process_pk, task_pk) as (step, task):
+            if task is None:
+                return None
+            node.activation_class(step, task).fail(exc)
         logger.warning("viewflow job %s of process %s failed", node_path, process_pk, exc_info=True)
         return TaskStatus.ERROR
 
 
-def _load_scheduled(step, node, task_pk):
-    """The task of the message, if it is this node's task in this process and still SCHEDULED."""
-    task = (
-        node.flow_class.task_cls._base_manager.using(step.using)
-        .filter(pk=task_pk, process_id=step.process.pk, flow_task=node)
-        .first()
+@contextmanager
+def _scheduled_task_step(node, process_pk, task_pk):
+    """A locked step on the message's task, read with its process in one statement.
+
+    Yields ``(step, None)`` when there is nothing to do: the task or its process
+    is gone, the task is another node's, or it is no longer SCHEDULED.
+    """
+    flow_class = node.flow_class
+    read = False
+    try:
+        with run_task_step(flow_class, process_pk, task_pk) as (step, task):
+            read = True
+            yield step, (task if _still_scheduled(node, task) else None)
+    except flow_class.task_cls.DoesNotExist:
+        if read:
+            raise  # raised by the job's own code
+        logger.error("viewflow job %s: task %s of process %s no longer exists", node.name, task_pk, process_pk)
+        yield None, None
+
+
+def _still_scheduled(node, task):
+    """Is ``task`` (read under the lock) this node's, and still SCHEDULED?"""
+    if task.flow_task is node and task.status == TaskStatus.SCHEDULED:
+        return True
+    logger.info(
+        "viewflow job: task %s of process %s (%s) is %s, not SCHEDULED: nothing to do",
+        task.pk, task.process_id, node.name, task.status,
     )
-    if task is None or task.status != TaskStatus.SCHEDULED:
-        logger.info(
-            "viewflow job: task %s of process %s (%s) is %s, not SCHEDULED: nothing to do",
-            task_pk, step.process.pk, node.name, task.status if task else "not there",
-        )
-        return None
-    task.process = step.process
-    return task
+    return False
 
 
 @functools.cache
