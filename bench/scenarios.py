@@ -89,6 +89,18 @@ class Steps:
         return {name: round(counter.total / units, 2) for name, counter in self.counters.items()}
 
 
+def timed_loop(one, n, warmup, steps, durations):
+    """Run ``one(i)`` ``warmup`` times untimed (negative i), then n times; return the wall time of those n."""
+    for i in range(warmup):
+        one(-i - 1)
+    steps.reset()
+    durations.clear()
+    started = time.perf_counter()
+    for i in range(n):
+        one(i)
+    return time.perf_counter() - started
+
+
 def check_hello_processes(flow_class, expected_done, expected_sent):
     """Every process DONE with its 5 tasks, ``send`` done once per process."""
     from django.db.models import Count
@@ -165,14 +177,7 @@ def hello_http(n, warmup=5, variant="handler", **_):
         drop_flash_messages(bob)
         durations.append(time.perf_counter() - started)
 
-    for i in range(warmup):
-        one(-i - 1)
-    steps.reset()
-    durations.clear()
-    started = time.perf_counter()
-    for i in range(n):
-        one(i)
-    wall = time.perf_counter() - started
+    wall = timed_loop(one, n, warmup, steps, durations)
     return {
         "variant": variant,
         "flow": HELLO_FLOWS[variant],
@@ -211,14 +216,7 @@ def hello_floor(n, warmup=5, **_):
             assert response["Location"] == "/flows/", response.status_code
         durations.append(time.perf_counter() - started)
 
-    for i in range(warmup):
-        one(-i - 1)
-    steps.reset()
-    durations.clear()
-    started = time.perf_counter()
-    for i in range(n):
-        one(i)
-    wall = time.perf_counter() - started
+    wall = timed_loop(one, n, warmup, steps, durations)
     return {
         "variant": "floor",
         "wall_s": round(wall, 3),
@@ -266,14 +264,7 @@ def hello_api(n, warmup=5, variant="handler", **_):
                 activation.done()
         durations.append(time.perf_counter() - started)
 
-    for i in range(warmup):
-        one(-i - 1)
-    steps.reset()
-    durations.clear()
-    started = time.perf_counter()
-    for i in range(n):
-        one(i)
-    wall = time.perf_counter() - started
+    wall = timed_loop(one, n, warmup, steps, durations)
     return {
         "variant": variant,
         "flow": f"bench.benchflows.flows.{flow_class.__name__}",
