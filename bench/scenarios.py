@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import timedelta
 
-from .core import QueryCounter, analyze_database, current_rss_mib, latency_summary_ms, sql_figures
+from .core import CommitClock, QueryCounter, analyze_database, current_rss_mib, latency_summary_ms, sql_figures
 
 PASSWORD = "bench-password"
 HELLO_FLOWS = {"handler": "bench.benchflows.flows.HelloHandlerFlow", "job": "helloworld.flows.HelloWorldFlow"}
@@ -69,6 +69,7 @@ class Steps:
 
     def __init__(self, *names):
         self.counters = {name: QueryCounter() for name in names}
+        self.commits = CommitClock()
 
     def __getitem__(self, name):
         return self.counters[name]
@@ -76,6 +77,7 @@ class Steps:
     def reset(self):
         for counter in self.counters.values():
             counter.reset()
+        self.commits.reset()
 
     def totals(self):
         from collections import Counter
@@ -84,6 +86,10 @@ class Steps:
         for counter in self.counters.values():
             total.update(counter.snapshot())
         return total
+
+    def figures(self, units):
+        """SQL per process by category, commits per process and their time."""
+        return {**sql_figures(self.totals(), units), **self.commits.figures(units)}
 
     def per_step(self, units):
         return {name: round(counter.total / units, 2) for name, counter in self.counters.items()}
@@ -95,10 +101,11 @@ def timed_loop(one, n, warmup, steps, durations):
         one(-i - 1)
     steps.reset()
     durations.clear()
-    started = time.perf_counter()
-    for i in range(n):
-        one(i)
-    return time.perf_counter() - started
+    with steps.commits.installed():
+        started = time.perf_counter()
+        for i in range(n):
+            one(i)
+        return time.perf_counter() - started
 
 
 def check_hello_processes(flow_class, expected_done, expected_sent):
@@ -184,7 +191,7 @@ def hello_http(n, warmup=5, variant="handler", **_):
         "wall_s": round(wall, 3),
         "processes_per_s": round(n / wall, 2),
         "requests_per_process": 3,
-        **sql_figures(steps.totals(), n),
+        **steps.figures(n),
         "sql_per_request_step": steps.per_step(n),
         "latency_per_process": latency_summary_ms(durations),
         "warmup_processes": warmup,
@@ -222,7 +229,7 @@ def hello_floor(n, warmup=5, **_):
         "wall_s": round(wall, 3),
         "processes_per_s": round(n / wall, 2),
         "requests_per_process": 3,
-        **sql_figures(steps.totals(), n),
+        **steps.figures(n),
         "sql_per_request_step": steps.per_step(n),
         "latency_per_process": latency_summary_ms(durations),
         "warmup_processes": warmup,
@@ -270,7 +277,7 @@ def hello_api(n, warmup=5, variant="handler", **_):
         "flow": f"bench.benchflows.flows.{flow_class.__name__}",
         "wall_s": round(wall, 3),
         "processes_per_s": round(n / wall, 2),
-        **sql_figures(steps.totals(), n),
+        **steps.figures(n),
         "sql_per_api_step": steps.per_step(n),
         "latency_per_process": latency_summary_ms(durations),
         "warmup_processes": warmup,
