@@ -82,6 +82,30 @@ def test_task_list_filters_by_flow_node_and_status(admin_client):
     assert {t.process_id for t in by_process.context["cl"].result_list} == {code.pk}
 
 
+def test_task_search_and_filters_match_exactly(admin_client, user_factory):
+    code = CodeStartFlow.start.run()
+    review = OpsReviewFlow.start.run()
+    approve = code.task_set.get(flow_task=CodeStartFlow.approve)
+    bob = user_factory("bob")
+    Task.objects.filter(pk=approve.pk).update(owner=bob, external_task_id="c0ffee-1")
+
+    def found(**params):
+        page = admin_client.get("/admin/viewflow/task/", params)
+        assert page.status_code == 200
+        return {task.pk for task in page.context["cl"].result_list}
+
+    assert found(q=f"#{approve.pk}") >= {approve.pk}  # a number is a task key or a process key
+    assert found(q=str(review.pk)) >= set(review.task_set.values_list("pk", flat=True))
+    assert found(q="bob") == {approve.pk}
+    assert found(q="c0ffee-1") == {approve.pk}
+    assert found(q="c0ffee") == set()  # exact, so an index answers it
+    assert found(q="nobody-at-all") == set()
+    human = {t.pk for t in Task.objects.filter(flow_task_type=approve.flow_task_type)}
+    assert found(type=approve.flow_task_type) == human
+    html = admin_client.get("/admin/viewflow/task/").content.decode()
+    assert f"type={approve.flow_task_type}" in html and "created__gte=" in html
+
+
 def test_process_page_shows_tasks_read_only(admin_client):
     process = OpsReviewFlow.start.run(text="x")
     page = admin_client.get(f"/admin/viewflow/process/{process.pk}/change/")

@@ -21,6 +21,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -62,6 +63,12 @@ def _flow_choices():
     return [(flow_path(flow_class), flow_class._meta.title) for flow_class in flows]
 
 
+def _number(search_term):
+    """``42`` or ``#42`` as an int (a key to look up), else None."""
+    digits = search_term.strip().removeprefix("#")
+    return int(digits) if digits.isdigit() and len(digits) <= 18 else None
+
+
 def _flow_of(path):
     for flow_class in all_flows():
         if flow_path(flow_class) == path:
@@ -85,11 +92,13 @@ class FlowFilter(admin.SimpleListFilter):
 
 
 class TaskFlowFilter(FlowFilter):
-    """Tasks of one flow class (their node path starts with the flow's path)."""
+    """Tasks of one flow class: those of its nodes (an IN list the node index serves, unlike a prefix)."""
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(flow_task__startswith=f"{self.value()}.")
+            flow_class = _flow_of(self.value())
+            nodes = flow_class._meta.nodes.values() if flow_class is not None else ()
+            return queryset.filter(flow_task__in=[node_path(node) for node in nodes])
         return queryset
 
 
@@ -112,6 +121,22 @@ class NodeFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value():
             return queryset.filter(flow_task=self.value())
+        return queryset
+
+
+class TaskTypeFilter(admin.SimpleListFilter):
+    """Tasks of one node type; the choices come from the flows, not from a scan of the table."""
+
+    title = _("type")
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        types = {node.task_type for flow_class in all_flows() for node in flow_class._meta.nodes.values()}
+        return [(task_type, task_type) for task_type in sorted(types)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(flow_task_type=self.value())
         return queryset
 
 
@@ -162,10 +187,12 @@ class ProcessAdmin(admin.ModelAdmin):
 
     list_display = ("id", "flow_title", "status", "created", "finished", "site_link")
     list_display_links = ("id",)
-    list_filter = (FlowFilter, "status")
-    search_fields = ("=id", "flow_class")
-    date_hierarchy = "created"
-    ordering = ("-created", "-pk")
+    list_filter = (FlowFilter, "status", ("created", admin.DateFieldListFilter))
+    search_fields = ("flow_class",)
+    search_help_text = _("A process number, or part of a flow's path.")
+    # newest first by key: the primary key's index serves it, as creation order (no sort of the table)
+    ordering = ("-pk",)
+    show_full_result_count = False
     readonly_fields = ("flow_path", "status", "created", "finished", "site_link")
     exclude = PROCESS_ENGINE_FIELDS  # shown read-only above, never in the form
     inlines = (TaskInline,)
@@ -175,9 +202,10 @@ class ProcessAdmin(admin.ModelAdmin):
         return False  # processes are started by their flow, never created by hand
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if term.startswith("#") and term[1:].isdigit():
-            return queryset.filter(pk=int(term[1:])), False
+        """A number (``42`` or ``#42``) is a process key; other words search the flow's path."""
+        number = _number(search_term)
+        if number is not None:
+            return queryset.filter(pk=number), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("flow"))
@@ -234,11 +262,12 @@ class TaskAdmin(admin.ModelAdmin):
 
     list_display = ("id", "node_title", "process_link", "status", "owner", "created", "finished")
     list_display_links = ("id", "node_title")
-    list_filter = (TaskFlowFilter, NodeFilter, "status", "flow_task_type")
+    list_filter = (TaskFlowFilter, NodeFilter, "status", TaskTypeFilter, ("created", admin.DateFieldListFilter))
     list_select_related = ("owner",)
-    search_fields = ("=id", "=process__id", "owner__username", "external_task_id", "flow_task")
-    date_hierarchy = "created"
-    ordering = ("-created", "-pk")
+    search_fields = ("external_task_id",)  # shows the search box; get_search_results() does the searching
+    search_help_text = _("A task or process number, a username, or a Celery task id.")
+    ordering = ("-pk",)
+    show_full_result_count = False
     readonly_fields = ("node_title",) + TASK_ENGINE_FIELDS[:1] + TASK_ENGINE_FIELDS[2:] + ("previous_tasks",)
     fields = readonly_fields + ("comments",)
     actions = ("retry_tasks", "cancel_tasks", "reassign_tasks", "unassign_tasks", "undo_tasks")
@@ -259,6 +288,18 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description=_("previous"))
     def previous_tasks(self, task):
         return ", ".join(str(prev) for prev in task.previous.all()) or "-"
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact matches only, each answered by an index: no ``LIKE '%…%'`` scan of every task."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        number = _number(term)
+        if number is not None:
+            return queryset.filter(Q(pk=number) | Q(process_id=number)), False
+        User = get_user_model()
+        owners = User._default_manager.filter(**{User.USERNAME_FIELD: term}).values("pk")
+        return queryset.filter(Q(owner__in=owners) | Q(external_task_id=term)), False
 
     def save_model(self, request, obj, form, change):
         fields = [name for name in form.changed_data if name not in TASK_ENGINE_FIELDS]

@@ -13,5 +13,5 @@ class OrderLineInline(admin.TabularInline):
 @admin.register(OrderProcess)
 class OrderAdmin(ProcessAdmin):
     list_display = ("id", "customer", "status", "carrier", "tracking_number", "created")
-    search_fields = ("=id", "customer", "tracking_number")
+    search_fields = ("customer", "tracking_number")  # and numbers: ProcessAdmin looks those up by key
     inlines = (OrderLineInline, *ProcessAdmin.inlines)
