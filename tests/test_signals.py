@@ -101,3 +101,22 @@ def test_cancelling_a_process_sends_flow_finished_once(received):
     process = HumanSplitFlow.start.run()
     process.cancel()
     assert count(received, "flow_finished") == {process.pk: 1}
+
+
+def test_a_step_sends_its_signals_before_the_job_it_scheduled_runs(received, tmp_path):
+    """Without a broker the job runs right after the start step commits: its signals come after that step's."""
+    from tests.testapp.job_flows import FileJobFlow
+
+    process = FileJobFlow.start.run(tmp_path)
+    assert fresh(process).status == "DONE"
+    node = dict(Task.objects.filter(process_id=process.pk).values_list("pk", "flow_task"))
+    assert [(name, node[task].name if task else None) for name, _s, _p, task in received] == [
+        ("flow_started", "start"),
+        ("task_started", "start"),
+        ("task_finished", "start"),
+        ("task_started", "work"),
+        ("task_finished", "work"),
+        ("task_started", "end"),
+        ("task_finished", "end"),
+        ("flow_finished", None),
+    ]

@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from viewflow import flow
@@ -23,6 +23,15 @@ def fails_without_sql(activation):
     raise RuntimeError("handler failed before any SQL")
 
 
+def swallows_a_database_error(activation):
+    get_user_model().objects.create_user("written-before-the-error")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+    except DatabaseError:
+        pass  # on PostgreSQL the transaction is now aborted
+
+
 def writes(activation):
     get_user_model().objects.create_user("written-by-a-handler")
     transaction.on_commit(lambda: CALLS.append("on_commit of a handler"))
@@ -35,10 +44,11 @@ class UndoableFlow(Flow):
     check = flow.If(lambda process: process.pk > 0).OnTrue(this.pick).OnFalse(this.end)
     pick = flow.Switch().Case(this.write, cond=lambda p: TARGET[0] == "write").Case(
         this.fail_after_write, cond=lambda p: TARGET[0] == "fail_after_write"
-    ).Default(this.fail_without_sql)
+    ).Case(this.swallow, cond=lambda p: TARGET[0] == "swallow").Default(this.fail_without_sql)
     write = flow.Handler(writes).Next(this.end)
     fail_after_write = flow.Handler(writes_then_fails).Next(this.end)
     fail_without_sql = flow.Handler(fails_without_sql).Next(this.end)
+    swallow = flow.Handler(swallows_a_database_error).Next(this.end)
     end = flow.End()
 
 
@@ -86,3 +96,16 @@ def test_failing_code_before_sql_needs_no_rollback():
     task = process.task_set.get(flow_task=UndoableFlow.fail_without_sql)
     assert task.status == TaskStatus.ERROR and "before any SQL" in task.error
     assert CALLS == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_code_that_swallows_a_database_error_does_not_break_the_step():
+    process, _statements = _start("swallow")
+    task = process.task_set.get(flow_task=UndoableFlow.swallow)
+    assert process.task_set.get(flow_task=UndoableFlow.check).status == TaskStatus.DONE  # the step is kept
+    if connection.vendor == "postgresql":  # the error aborted the transaction: the node's writes are undone
+        assert task.status == TaskStatus.ERROR and "caught a database error" in task.error
+        assert process.status == ProcessStatus.ERROR
+        assert not get_user_model().objects.filter(username="written-before-the-error").exists()
+    else:  # SQLite goes on after a failed statement, and so does the node
+        assert task.status == TaskStatus.DONE and process.status == ProcessStatus.DONE

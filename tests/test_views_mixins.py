@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.testapp.flows import FunctionViewsFlow, InlineStartFlow, MixinViewsFlow
+from tests.testapp.flows import FormClassFlow, FunctionViewsFlow, InlineStartFlow, MixinViewsFlow
 from tests.testapp.models import SampleLine, SampleProcess
 from tests.utils import fresh, statuses, task_of
 from viewflow.models import Task
@@ -81,6 +81,20 @@ def test_start_with_inline_formset(boss, client_for):
     assert process.flow_class is InlineStartFlow
     assert sorted(process.lines.values_list("name", "quantity")) == [("bolt", 5), ("nut", 2)]
     assert statuses(process, InlineStartFlow.approve) == [TaskStatus.NEW]
+
+
+def test_ready_made_views_take_a_form_class(boss, client_for):
+    client = client_for(boss)
+    assert client.get("/flows/formclass/start/").status_code == 200
+    refused = client.post("/flows/formclass/start/", {"text": "quietly"})
+    assert refused.status_code == 200 and "exclamation mark" in refused.content.decode()
+    assert client.post("/flows/formclass/start/", {"text": "loudly!"}).status_code == 302
+    process = SampleProcess.objects.get(text="loudly!")
+    url = claim(client, task_of(process, FormClassFlow.count))
+    refused = client.post(url, {"count": "0"})
+    assert refused.status_code == 200 and "Count something." in refused.content.decode()
+    assert client.post(url, {"count": "3"}).status_code == 302
+    assert fresh(process).count == 3 and fresh(process).status == ProcessStatus.DONE
 
 
 def test_function_views_with_decorators(user_factory, client_for):

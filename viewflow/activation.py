@@ -21,7 +21,7 @@ from __future__ import annotations
 import traceback
 from contextlib import contextmanager
 
-from django.db import Error, connections, router, transaction
+from django.db import DatabaseError, Error, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,6 +58,7 @@ class Step:
         self.split_groups = set()  # token groups whose split ran in this step
         self.using = router.db_for_write(Task)
         self._signals = []  # (signal, kwargs) sent in this order once the step commits
+        self._on_commit = []  # callbacks run once the step commits, after its signals are sent
         self.holds_all_tasks = False  # True in the step that creates the process: no task is elsewhere
 
     # -- tasks ---------------------------------------------------------------
@@ -116,6 +117,18 @@ class Step:
                     signal.send(sender=flow_class, **kwargs)
 
             transaction.on_commit(send, using=self.using)
+        for callback in self._on_commit:
+            transaction.on_commit(callback, using=self.using)
+        self._on_commit = []
+
+    def on_commit(self, callback):
+        """Call ``callback`` once the step commits, after the step's signals are sent.
+
+        For work the step starts, such as a job's message: a job run in-process
+        right after commit must not send its signals before those of the step
+        that scheduled it.
+        """
+        self._on_commit.append(callback)
 
     def update_task(self, task, expected, **fields):
         """Conditionally update ``task``: only if its status is still one of ``expected``."""
@@ -449,7 +462,9 @@ def undoable(using):
     when the code sends its first SQL statement: most conditions and handlers
     touch no table, and then the two statements of a savepoint are saved. A
     failure before any SQL has nothing to roll back; callbacks the code
-    registered with ``transaction.on_commit`` are dropped either way.
+    registered with ``transaction.on_commit`` are dropped either way. Code that
+    catches a database error which broke the transaction (PostgreSQL aborts it)
+    fails too, as it would inside ``transaction.atomic()``.
     """
     connection = connections[using]
     if not connection.in_atomic_block or connection.needs_rollback:
@@ -478,13 +493,16 @@ def undoable(using):
         raise
     finally:
         connection.savepoint_ids.remove(sid)
+    if created and not failed:
+        try:
+            connection.savepoint_commit(sid)
+        except DatabaseError:  # PostgreSQL: the code caught an error that aborted the transaction
+            failed = True
     if failed:
         _undo(connection, sid, created)
         raise transaction.TransactionManagementError(
             _("The node's code caught a database error; its writes were rolled back.")
         )
-    if created:
-        connection.savepoint_commit(sid)
 
 
 def _undo(connection, sid, created):

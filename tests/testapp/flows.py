@@ -416,6 +416,16 @@ class InlineStartFlow(Flow):
     end = flow.End()
 
 
+class FormClassFlow(Flow):
+    """The ready-made views given a ``form_class`` instead of ``fields``."""
+
+    process_cls = SampleProcess
+
+    start = flow.Start(StartView, form_class=views.ExclaimedTextForm).Permission(auto_create=True).Next(this.count)
+    count = flow.View(ProcessView, form_class=views.PositiveCountForm).Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
 class FunctionViewsFlow(Flow):
     """Function-based views with ``@flow_start_view`` and ``@flow_view``."""
 
@@ -432,6 +442,7 @@ for _flow in (
     BrokenFlow,
     MixinViewsFlow,
     InlineStartFlow,
+    FormClassFlow,
     FunctionViewsFlow,
     AvailableFlow,
     PermissionFlow,

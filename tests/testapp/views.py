@@ -10,6 +10,30 @@ from viewflow.views import StartViewMixin, TaskViewMixin, flow_start_view, flow_
 from .models import SampleLine, SampleProcess
 
 
+class ExclaimedTextForm(forms.ModelForm):
+    """A start form with a rule of its own: the text ends with "!"."""
+
+    class Meta:
+        model = SampleProcess
+        fields = ["text"]
+
+    def clean_text(self):
+        if not self.cleaned_data["text"].endswith("!"):
+            raise forms.ValidationError("Say it with an exclamation mark.")
+        return self.cleaned_data["text"]
+
+
+class PositiveCountForm(forms.ModelForm):
+    class Meta:
+        model = SampleProcess
+        fields = ["count"]
+
+    def clean_count(self):
+        if self.cleaned_data["count"] <= 0:
+            raise forms.ValidationError("Count something.")
+        return self.cleaned_data["count"]
+
+
 class SampleStartView(StartViewMixin, CreateView):
     """A plain CreateView turned into a start view."""
 

@@ -20,7 +20,6 @@ import logging
 import traceback
 import uuid
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..fields import node_path
@@ -67,7 +66,7 @@ class Job(Task):
         self._dispatch_on_commit(step, task)
 
     def _dispatch_on_commit(self, step, task):
-        transaction.on_commit(functools.partial(self.dispatch, task), using=step.using)
+        step.on_commit(functools.partial(self.dispatch, task))
 
     @property
     def runs_in_process(self):

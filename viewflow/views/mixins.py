@@ -125,8 +125,14 @@ class ProcessModelMixin:
         return self.flow_class.process_cls._default_manager.all()
 
     def get_form_class(self):
-        """The ModelForm of ``fields``: built once per model and field list, where Django builds one per request."""
-        if self.form_class is None and self.fields is not None:
+        """``form_class`` if given, else the ModelForm of ``fields``, built once per model and field list.
+
+        The ready-made views default ``fields`` to ``()``, so a ``form_class`` replaces
+        it rather than clashing with it as in Django's ``ModelFormMixin``.
+        """
+        if self.form_class is not None:
+            return self.form_class
+        if self.fields is not None:
             return _model_form(self.model, tuple(self.fields))
         return super().get_form_class()
 
