@@ -87,6 +87,39 @@ def test_e005_join_without_split():
     assert set(errors) == {"viewflow.E005"}
 
 
+def test_e005_join_reached_around_its_split():
+    class BypassFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.check)
+        check = flow.If(cond=lambda process: True).OnTrue(this.split).OnFalse(this.join)
+        split = flow.Split().Always(this.a).Always(this.b)
+        a = flow.Handler(lambda activation: None).Next(this.join)
+        b = flow.Handler(lambda activation: None).Next(this.join)
+        join = flow.Join().Next(this.end)
+        end = flow.End()
+
+    errors = assert_reported(BypassFlow, "viewflow.E005", "join")
+    assert set(errors) == {"viewflow.E005"}
+    assert "'check'" in str(check_flow(BypassFlow)[0].msg)
+
+
+def test_nested_splits_and_loops_pass_the_join_check():
+    class NestedLoopFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.outer)
+        outer = flow.Split().Always(this.inner).Always(this.x)
+        inner = flow.Split().Always(this.y).Always(this.z)
+        y = flow.Handler(lambda activation: None).Next(this.inner_join)
+        z = flow.Handler(lambda activation: None).Next(this.inner_join)
+        inner_join = flow.Join().Next(this.outer_join)
+        x = flow.Handler(lambda activation: None).Next(this.outer_join)
+        outer_join = flow.Join().Next(this.again)
+        again = flow.If(cond=lambda process: False).OnTrue(this.outer).OnFalse(this.end)
+        end = flow.End()
+
+    assert check_flow(NestedLoopFlow) == []
+
+
 def test_e006_view_nobody_may_execute():
     class NobodyFlow(Flow):
         process_cls = SampleProcess
@@ -150,3 +183,32 @@ def test_project_checks_ignore_flows_declared_outside_installed_apps():
         assert {e.id for e in check_flows()} >= {"viewflow.E003", "viewflow.E006", "viewflow.E007"}
     finally:
         viewsite.unregister(BrokenLocalFlow)
+
+
+@pytest.mark.parametrize("name", ["lock", "lock_impl", "task_cls", "instance", "flow_label"])
+def test_a_node_may_not_take_a_name_the_flow_uses(name):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match=f"cannot be named '{name}'"):
+        type(
+            "ClashingFlow",
+            (Flow,),
+            {
+                "process_cls": SampleProcess,
+                "start": flow.StartFunction().Next(this.end),
+                name: flow.View().Permission(auto_create=True).Next(this.end),
+                "end": flow.End(),
+            },
+        )
+
+
+def test_w001_a_permission_nobody_declares():
+    class TypoFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.approve)
+        approve = flow.View().Permission("testapp.can_aprove_typo").Next(this.review)
+        review = flow.View().Permission("testapp.change_sampleprocess").Next(this.end)
+        end = flow.End()
+
+    found = [(message.id, message.msg.rpartition(".<locals>.")[2]) for message in check_flow(TypoFlow)]
+    assert found == [("viewflow.W001", "TypoFlow.approve: no model or flow declares the permission 'testapp.can_aprove_typo'.")]

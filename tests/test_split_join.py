@@ -11,8 +11,13 @@ from tests.testapp.flows import (
     HumanSplitFlow,
     NestedSplitFlow,
     SplitFlow,
+    fill_process,
 )
+from tests.testapp.models import SampleProcess
 from tests.utils import do_task, fresh, statuses, task_of, tasks_of
+from viewflow import flow
+from viewflow.base import Flow, this
+from viewflow.exceptions import FlowRuntimeError
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
 
@@ -165,3 +170,64 @@ def test_human_split_costs_a_fixed_number_of_queries(worker, django_assert_max_n
     with django_assert_max_num_queries(12):
         with task.activation() as activation:
             activation.done()
+
+
+def _noop(activation):
+    pass
+
+
+class NoBranchFlow(Flow):
+    """A Split whose branches may all be off, with no Join to fire instead."""
+
+    process_cls = SampleProcess
+    start = flow.StartFunction(fill_process).Next(this.split)
+    split = flow.Split().Next(this.x, cond=lambda process: "x" in process.text)
+    x = flow.Handler(_noop).Next(this.end)
+    end = flow.End()
+
+
+class BadItemsFlow(Flow):
+    """Branch data that a JSON field cannot hold."""
+
+    process_cls = SampleProcess
+    start = flow.StartFunction(fill_process).Next(this.split)
+    split = flow.Split().Next(this.each, task_data_source=lambda process: [object()])
+    each = flow.Handler(_noop).Next(this.join)
+    join = flow.Join().Next(this.end)
+    end = flow.End()
+
+
+class BypassJoinFlow(Flow):
+    """An If that leads around the Split into its Join (the E005 check reports it)."""
+
+    process_cls = SampleProcess
+    start = flow.StartFunction(fill_process).Next(this.check)
+    check = flow.If(cond=lambda process: process.approved).OnTrue(this.split).OnFalse(this.join)
+    split = flow.Split().Always(this.a)
+    a = flow.Handler(_noop).Next(this.join)
+    join = flow.Join().Next(this.end)
+    end = flow.End()
+
+
+@pytest.mark.parametrize(
+    "flow_class, node, message",
+    [
+        (NoBranchFlow, "split", "started no branch and has no Join"),
+        (BadItemsFlow, "split", "not a JSON value"),
+        (BypassJoinFlow, "join", "which no Split started"),
+    ],
+)
+def test_a_split_or_join_that_cannot_go_on_fails_alone(flow_class, node, message):
+    process = fresh(flow_class.start.run(text="nothing"))  # the start step commits all the same
+    assert process.status == ProcessStatus.ERROR
+    assert statuses(process, flow_class.start) == [TaskStatus.DONE]
+    failed = task_of(process, getattr(flow_class, node))
+    assert failed.status == TaskStatus.ERROR and message in failed.error
+    try:  # retrying runs into the same wall: the Join refuses, the Split fails again
+        with failed.activation() as activation:
+            activation.retry()
+    except FlowRuntimeError as exc:
+        assert message in str(exc)
+    failed = fresh(failed)
+    assert failed.status == TaskStatus.ERROR and message in failed.error
+    assert statuses(process, flow_class.end) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import cached_property
 
 from . import lock
@@ -150,6 +151,12 @@ class Flow:
         from .flow.base import Node
 
         nodes = {name: value for name, value in vars(cls).items() if isinstance(value, Node)}
+        for name in nodes:
+            if name in _RESERVED_NAMES:
+                raise ImproperlyConfigured(
+                    f"{cls.__qualname__}.{name}: a node cannot be named {name!r}, which the flow itself "
+                    "uses; rename the node."
+                )
         cls._meta = meta = FlowMeta(cls, nodes)
         # what templates may read (they cannot reach _meta)
         cls.flow_label, cls.process_title, cls.process_description = meta.flow_label, meta.title, meta.description
@@ -205,6 +212,15 @@ class _InstanceDescriptor:
 
 Flow.instance = _InstanceDescriptor()
 
+#: what a Flow subclass reads from itself: a node of the same name would hide it
+_RESERVED_NAMES = frozenset(name for name in dir(Flow) if not name.startswith("__")) | {
+    "_meta",
+    "flow_label",
+    "process_title",
+    "process_description",
+    "_singleton",
+}
+
 
 def all_flows():
     """The project's flow classes: those of installed apps, and those registered with the site.
@@ -225,7 +241,8 @@ def all_flows():
     return [
         flow_class
         for flow_class in seen
-        if flow_class._meta.nodes
+        if "_meta" in vars(flow_class)  # not a class whose declaration was refused
+        and flow_class._meta.nodes
         and (
             viewsite.is_registered(flow_class)
             or (

@@ -6,10 +6,11 @@
 | viewflow.E002 | a node that no start node can reach |
 | viewflow.E003 | a flow without an End node |
 | viewflow.E004 | an If without both branches |
-| viewflow.E005 | a Join that no Split leads to |
+| viewflow.E005 | a Join that no Split leads to, or that a path around every Split reaches |
 | viewflow.E006 | a view node that nobody may execute (no Permission, no Assign) |
 | viewflow.E007 | a flow without a start node |
 | viewflow.E008 | a node that leads nowhere (only End may) |
+| viewflow.W001 | a node's ``.Permission("app.codename")`` that no model and no flow declares |
 
 ``manage.py check`` looks at :func:`viewflow.base.all_flows`: the flows of
 installed apps and those registered with the site. Call :func:`check_flow`
@@ -93,4 +94,80 @@ def check_flow(flow_class):
     for name, node in nodes.items():
         if isinstance(node, Join) and name not in split_targets:
             errors.append(_error(flow_class, name, "no Split leads to this Join.", "Put a flow.Split() before the branches it joins.", "E005"))
+    known = _declared_permissions()
+    for name, node in nodes.items():
+        permission = getattr(node, "_permission", None)
+        if isinstance(permission, str) and known is not None and permission not in known:
+            errors.append(
+                checks.Warning(
+                    f"{flow_class.__qualname__}.{name}: no model or flow declares the permission {permission!r}.",
+                    hint="Fix the name, declare it in a model's Meta.permissions, or use .Permission(auto_create=True). "
+                    "If a data migration creates it, silence viewflow.W001.",
+                    obj=flow_class,
+                    id="viewflow.W001",
+                )
+            )
+    for name, via in _joins_outside_splits(starts, len(nodes)).items():
+        if name in split_targets:
+            errors.append(
+                _error(
+                    flow_class,
+                    name,
+                    f"can be reached from {via!r} on a path that passes no Split.",
+                    "Lead every path into a Join through the Split it closes.",
+                    "E005",
+                )
+            )
     return errors
+
+
+def _declared_permissions():
+    """Every ``app.codename`` that models (defaults and ``Meta.permissions``) and flows declare.
+
+    None when ``django.contrib.auth`` is not installed: permissions are then
+    another backend's business.
+    """
+    from django.apps import apps
+
+    from .base import all_flows
+    from .permissions import auto_create_permissions
+
+    if not apps.is_installed("django.contrib.auth"):
+        return None
+    known = set()
+    for model in apps.get_models():
+        opts = model._meta
+        known.update(f"{opts.app_label}.{action}_{opts.model_name}" for action in opts.default_permissions)
+        known.update(f"{opts.app_label}.{codename}" for codename, _name in opts.permissions)
+    for flow_class in all_flows():
+        known.update(
+            f"{model._meta.app_label}.{codename}" for model, codename, _name in auto_create_permissions(flow_class)
+        )
+    return known
+
+
+def _joins_outside_splits(starts, node_count):
+    """``{join name: node before it}`` for the Joins some path reaches with no Split open.
+
+    Walks the paths keeping how many splits are open: a split-like node opens
+    one, a Join closes one. Loops that open splits without closing them are cut
+    off once more are open than the flow has nodes.
+    """
+    from .flow.gateway import Join
+
+    found, seen = {}, set()
+    queue = [(node, 0, None) for node in starts]
+    while queue:
+        node, depth, before = queue.pop()
+        if (node.name, depth) in seen or depth > node_count:
+            continue
+        seen.add((node.name, depth))
+        if isinstance(node, Join):
+            if depth == 0:
+                found.setdefault(node.name, before)
+                continue
+            depth -= 1
+        elif node.opens_branches:
+            depth += 1
+        queue.extend((edge.dst, depth, node.name) for edge in node.outgoing())
+    return found

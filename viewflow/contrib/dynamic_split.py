@@ -23,6 +23,8 @@ How it is made:
 * ``execute(activation)`` runs the user's callable inside the savepoint that
   every gateway gets, so an exception leaves the node's task in ERROR (with
   its traceback) for a later retry, and the step that reached it is kept;
+  :func:`viewflow.flow.gateway.checked_branches` refuses there what could not
+  be started later (items that are not JSON values, no item and no Join);
 * its own activation class keeps what ``execute`` found for ``activate_next``;
 * ``activate_next`` hands the branches to
   :func:`viewflow.flow.gateway.start_branches`, which tokens them, creates
@@ -36,15 +38,15 @@ from django.utils.translation import gettext_lazy as _
 
 from ..activation import AutomatedActivation
 from ..flow.base import Edge, Gateway
-from ..flow.gateway import closing_join, start_branches
+from ..flow.gateway import checked_branches, closing_join, start_branches
 
 __all__ = ["DynamicSplit", "DynamicSplitActivation"]
 
 
 class DynamicSplitActivation(AutomatedActivation):
-    """Drives a :class:`DynamicSplit` task; ``items`` holds what the callable returned."""
+    """Drives a :class:`DynamicSplit` task; ``branches`` holds one ``(node, data)`` per item."""
 
-    items = ()
+    branches = ()
 
 
 class DynamicSplit(Gateway):
@@ -67,7 +69,8 @@ class DynamicSplit(Gateway):
         return [Edge(self, self._next, _("each item"))] if self._next is not None else []
 
     def execute(self, activation):
-        activation.items = list(self.items(activation.process))
+        items = self.items(activation.process)
+        activation.branches = checked_branches(self, [(self._next, {"item": item}) for item in items])
 
     def activate_next(self, activation):
-        start_branches(self, activation, [(self._next, {"item": item}) for item in activation.items])
+        start_branches(self, activation, activation.branches)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from django.db.models import Q
@@ -122,6 +123,26 @@ def closing_join(nodes):
     return None
 
 
+def checked_branches(split, branches):
+    """Return ``branches`` (``[(node, task data), ...]``) if :func:`start_branches` can start them.
+
+    A split-like node calls this in ``execute()``, where a refusal still leaves
+    its task in ERROR and keeps the step that reached it: no branch with no Join
+    to fire, or a branch's data that the task's JSON field cannot store.
+    """
+    if not branches and split.join is None:
+        raise FlowRuntimeError(_("Split %(node)s started no branch and has no Join.") % {"node": split.name})
+    encoder = split.flow_class.task_cls._meta.get_field("data").encoder
+    for _node, data in branches:
+        try:
+            json.dumps(data, cls=encoder)
+        except (TypeError, ValueError) as exc:
+            raise FlowRuntimeError(
+                _("Split %(node)s: a branch's data is not a JSON value: %(error)s") % {"node": split.name, "error": exc}
+            ) from exc
+    return branches
+
+
 def start_branches(split, activation, branches):
     """Start ``branches`` (``[(node, task data), ...]``) of a split-like node in a new token group.
 
@@ -197,7 +218,7 @@ class Split(Gateway):
                 started.extend((node, {"item": item}) for item in source(process))
             else:
                 started.append((node, {}))
-        activation.result = started
+        activation.result = checked_branches(self, started)
 
     def activate_next(self, activation):
         start_branches(self, activation, activation.result)
@@ -216,11 +237,11 @@ class Join(Gateway):
 
     def activate(self, step, previous, token, task=None):
         group = token.rpartition(".")[0]
-        if "/" not in group:
-            raise FlowRuntimeError(
-                _("Join %(node)s was reached by token %(token)r, which no Split started.")
-                % {"node": self.name, "token": token}
-            )
+        if "/" not in group:  # a path around every Split (the E005 check reports it): keep the step, show the error
+            task = self.make_task(step, previous, token, task, status=TaskStatus.STARTED)
+            activation = self.activation_class(step, task)
+            activation.fail(FlowRuntimeError(self._outside_split(token)))
+            return activation
         if task is not None:  # a Split prepared a task for us: arrive from the split instead
             previous = step.discard(task)
         return self.arrive(step, previous, group)
@@ -282,4 +303,13 @@ class Join(Gateway):
         return [(self._next, parent)] if self._next is not None else []
 
     def retry(self, activation):
+        token = activation.task.token
+        if "/" not in token.rpartition(".")[0]:
+            raise FlowRuntimeError(self._outside_split(token))
         activation.finish()
+
+    def _outside_split(self, token):
+        return _("Join %(node)s was reached by token %(token)r, which no Split started.") % {
+            "node": self.name,
+            "token": token,
+        }
