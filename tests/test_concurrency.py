@@ -61,7 +61,7 @@ def test_task_completed_twice_at_once_completes_once(flow_lock, user_factory):
         losers = [w for w in (first, second) if w.error is not None]
         assert len(outcomes) == 1 and len(losers) == 1, [(w.result, w.error) for w in (first, second)]
         assert isinstance(losers[0].error, FlowRuntimeError)
-        assert "cannot be completed: it is DONE" in str(losers[0].error)
+        assert "cannot be completed: its status is Done" in str(losers[0].error)
 
         process = SampleProcess.objects.get(pk=process.pk)
         assert process.approved is outcomes[0].result  # the loser's form was rolled back
@@ -152,7 +152,7 @@ def test_assign_race_leaves_one_owner(flow_lock, user_factory):
         for worker in workers:
             if worker.error is not None:
                 assert isinstance(worker.error, FlowRuntimeError), worker.error
-                assert "cannot be assigned: it is ASSIGNED" in str(worker.error)
+                assert "cannot be assigned: its status is Assigned" in str(worker.error)
         task.refresh_from_db()
         assert task.status == TaskStatus.ASSIGNED and task.owner_id == winners[0]
 

@@ -140,7 +140,7 @@ def test_complete_vs_complete_second_fails_cleanly(flow_lock, monkeypatch, user_
     pause = pause_on_update(monkeypatch, "A", IntegrityFlow.vet, TaskStatus.DONE)
     a, b = race(pause, complete_vet(task, owner, True), complete_vet(task, owner, False), IntegrityFlow)
     assert a.error is None
-    assert isinstance(b.error, FlowRuntimeError) and "cannot be completed: it is DONE" in str(b.error)
+    assert isinstance(b.error, FlowRuntimeError) and "cannot be completed: its status is Done" in str(b.error)
     process = SampleProcess.objects.get(pk=process.pk)
     assert process.approved is True  # B's form was rolled back with its step
     assert [name for name, _s in nodes(process)].count("split") == 1
@@ -178,14 +178,14 @@ def test_complete_vs_cancel(flow_lock, monkeypatch, user_factory, winner):
         pause = pause_on_update(monkeypatch, "A", IntegrityFlow.vet, TaskStatus.DONE)
         a, b = race(pause, complete_vet(task, owner), cancel, IntegrityFlow)
         assert a.error is None
-        assert isinstance(b.error, FlowRuntimeError) and "cannot be canceled: it is DONE" in str(b.error)
+        assert isinstance(b.error, FlowRuntimeError) and "cannot be canceled: its status is Done" in str(b.error)
         assert task_of(process, IntegrityFlow.vet).status == TaskStatus.DONE
         assert task_of(process, IntegrityFlow.wait).status == TaskStatus.NEW
     else:
         pause = pause_on_update(monkeypatch, "A", IntegrityFlow.vet, TaskStatus.CANCELED)
         a, b = race(pause, cancel, complete_vet(task, owner), IntegrityFlow)
         assert a.error is None
-        assert isinstance(b.error, FlowRuntimeError) and "cannot be completed: it is CANCELED" in str(b.error)
+        assert isinstance(b.error, FlowRuntimeError) and "cannot be completed: its status is Canceled" in str(b.error)
         assert nodes(process) == [("start", "DONE"), ("vet", "CANCELED")]
         assert SampleProcess.objects.get(pk=process.pk).approved is False
 
@@ -200,7 +200,7 @@ def test_process_canceled_while_its_task_is_done_no_deadlock(flow_lock, monkeypa
     a, b = race(pause, lambda: process.cancel(), complete_vet(task, owner), IntegrityFlow)
     assert a.error is None
     # B read the task as A left it (CANCELED), not as it was when B started waiting
-    assert isinstance(b.error, FlowRuntimeError) and "cannot be completed: it is CANCELED" in str(b.error)
+    assert isinstance(b.error, FlowRuntimeError) and "cannot be completed: its status is Canceled" in str(b.error)
     assert SampleProcess.objects.get(pk=process.pk).status == ProcessStatus.CANCELED
     assert nodes(process) == [("start", "DONE"), ("vet", "CANCELED")]
 
@@ -328,7 +328,7 @@ def test_signal_vs_cancel(flow_lock, monkeypatch, first):
         pause = pause_on_update(monkeypatch, "A", PingFlow.wait_ping, TaskStatus.DONE)
         a, b = race(pause, signal, cancel, PingFlow)
         assert a.error is None
-        assert isinstance(b.error, FlowRuntimeError) and "cannot be canceled: it is DONE" in str(b.error)
+        assert isinstance(b.error, FlowRuntimeError) and "cannot be canceled: its status is Done" in str(b.error)
         assert SampleProcess.objects.get(pk=process.pk).text == "pong"
         assert nodes(process) == [("start", "DONE"), ("wait_ping", "DONE"), ("end", "DONE")]
     else:

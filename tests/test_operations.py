@@ -88,7 +88,7 @@ def test_illegal_operations_name_task_and_status(approval, clerk, setup, operati
     args = [clerk if arg == "clerk" else arg for arg in args]
     with pytest.raises(FlowRuntimeError) as error:
         operate(approval, operation, *args)
-    assert str(error.value) == f"Task #{approval.pk} (approve) cannot be {action}: it is {status}."
+    assert str(error.value) == f"Task #{approval.pk} (approve) cannot be {action}: its status is {TaskStatus(status).label}."
     approval.refresh_from_db()
     assert approval.status == status
 
@@ -153,7 +153,7 @@ def test_a_waiting_join_cannot_be_canceled(manager, clerk):
     process = HumanSplitFlow.start.run()
     do_task(task_of(process, HumanSplitFlow.review_a), clerk)
     join = task_of(process, HumanSplitFlow.join)
-    with pytest.raises(FlowRuntimeError, match=r"\(join\) cannot be canceled: it is STARTED; cancel the branches"):
+    with pytest.raises(FlowRuntimeError, match=r"\(join\) cannot be canceled: its status is Started; cancel the branches"):
         operate(join, "cancel")
 
 
@@ -198,11 +198,11 @@ def test_undo_of_a_branch_waiting_at_its_join(manager, clerk):
 
 def test_undo_is_refused_once_the_next_node_ran(approval, clerk, manager):
     do_task(approval, clerk)  # approve → End: the process is DONE
-    with pytest.raises(FlowRuntimeError, match=r"\(approve\) cannot be undone: process #\d+ is DONE"):
+    with pytest.raises(FlowRuntimeError, match=r"\(approve\) cannot be undone: the status of process #\d+ is Done"):
         operate(approval, "undo", by=manager)
     process = fresh(SplitFlow.start.run(text="a"))
     start = task_of(process, SplitFlow.start)
-    with pytest.raises(FlowRuntimeError, match=r"\(start\) cannot be undone: process #\d+ is DONE"):
+    with pytest.raises(FlowRuntimeError, match=r"\(start\) cannot be undone: the status of process #\d+ is Done"):
         operate(start, "undo")
 
 
@@ -233,11 +233,11 @@ def test_cancel_process_cancels_every_active_task_and_the_waiting_join(manager, 
     assert statuses(process, HumanSplitFlow.join) == [TaskStatus.CANCELED]
 
     review_b = task_of(process, HumanSplitFlow.review_b)
-    with pytest.raises(FlowRuntimeError, match="cannot be assigned: it is CANCELED"):
+    with pytest.raises(FlowRuntimeError, match="cannot be assigned: its status is Canceled"):
         operate(review_b, "assign", clerk)
-    with pytest.raises(FlowRuntimeError, match=r"\(review_a\) cannot be undone: process #\d+ is CANCELED"):
+    with pytest.raises(FlowRuntimeError, match=r"\(review_a\) cannot be undone: the status of process #\d+ is Canceled"):
         operate(review_a, "undo")
-    with pytest.raises(FlowRuntimeError, match=r"Process #\d+ cannot be canceled: it is CANCELED"):
+    with pytest.raises(FlowRuntimeError, match=r"Process #\d+ cannot be canceled: its status is Canceled"):
         process.cancel()
     assert statuses(process, HumanSplitFlow.after) == []
 

@@ -139,7 +139,7 @@ class Step:
             if not update_if_status(Task, self.using, task.pk, expected, fields):
                 raise FlowRuntimeError(
                     _("%(task)s was changed by someone else (it is no longer %(statuses)s).")
-                    % {"task": _task_label(task), "statuses": "/".join(expected)}
+                    % {"task": _task_label(task), "statuses": "/".join(str(TaskStatus(status).label) for status in expected)}
                 )
         for name, value in fields.items():
             setattr(task, name, value)
@@ -240,13 +240,13 @@ class Step:
 def _task_label(task):
     node = task.flow_task
     name = node.name if node is not None else "?"
-    return f"Task #{task.pk or 'new'} ({name})"
+    return _("Task #%(pk)s (%(node)s)") % {"pk": task.pk or _("new"), "node": name}
 
 
 def _illegal(task, action):
     return FlowRuntimeError(
-        _("%(task)s cannot be %(action)s: it is %(status)s.")
-        % {"task": _task_label(task), "action": action, "status": task.status}
+        _("%(task)s cannot be %(action)s: its status is %(status)s.")
+        % {"task": _task_label(task), "action": action, "status": task.get_status_display()}
     )
 
 
@@ -320,8 +320,13 @@ class Activation:
     def require_running_process(self, action):
         if self.process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
             raise FlowRuntimeError(
-                _("%(task)s cannot be %(action)s: process #%(pk)s is %(status)s.")
-                % {"task": _task_label(self.task), "action": action, "pk": self.process.pk, "status": self.process.status}
+                _("%(task)s cannot be %(action)s: the status of process #%(pk)s is %(status)s.")
+                % {
+                    "task": _task_label(self.task),
+                    "action": action,
+                    "pk": self.process.pk,
+                    "status": self.process.get_status_display(),
+                }
             )
 
     def check_permission(self, allowed, by, action):
@@ -375,8 +380,8 @@ class Activation:
         self.require(*ACTIVE_TASK_STATUSES, action="canceled")
         if not self.flow_task.can_cancel:
             raise FlowRuntimeError(
-                _("%(task)s cannot be canceled: it is %(status)s; cancel the branches it waits for instead.")
-                % {"task": _task_label(self.task), "status": self.task.status}
+                _("%(task)s cannot be canceled: its status is %(status)s; cancel the branches it waits for instead.")
+                % {"task": _task_label(self.task), "status": self.task.get_status_display()}
             )
         self.step.update_task(
             self.task, (self.task.status,), status=TaskStatus.CANCELED, finished=timezone.now()
@@ -409,8 +414,8 @@ class Activation:
                 to_cancel.append(task)
             else:
                 raise FlowRuntimeError(
-                    _("%(task)s cannot be undone: %(next)s is already %(status)s.")
-                    % {"task": _task_label(self.task), "next": _task_label(task), "status": task.status}
+                    _("%(task)s cannot be undone: the status of %(next)s is already %(status)s.")
+                    % {"task": _task_label(self.task), "next": _task_label(task), "status": task.get_status_display()}
                 )
         now = timezone.now()
         for task in to_cancel:
@@ -670,8 +675,8 @@ def cancel_process(process, by=None):
     with run_step(flow_class, process.pk) as step:
         if step.process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
             raise FlowRuntimeError(
-                _("Process #%(pk)s cannot be canceled: it is %(status)s.")
-                % {"pk": process.pk, "status": step.process.status}
+                _("Process #%(pk)s cannot be canceled: its status is %(status)s.")
+                % {"pk": process.pk, "status": step.process.get_status_display()}
             )
         step.cancel_active()
         step.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
