@@ -6,11 +6,13 @@ project: ``manage.py check`` (``check_flows``) leaves them out.
 
 import pytest
 from django.core.management import call_command
+from django.test.utils import isolate_apps
 
 from tests.testapp.models import SampleProcess
 from viewflow import flow
 from viewflow.base import Flow, all_flows, this
 from viewflow.checks import check_flow, check_flows
+from viewflow.models import Task
 from viewflow.site import viewsite
 
 
@@ -212,3 +214,43 @@ def test_w001_a_permission_nobody_declares():
 
     found = [(message.id, message.msg.rpartition(".<locals>.")[2]) for message in check_flow(TypoFlow)]
     assert found == [("viewflow.W001", "TypoFlow.approve: no model or flow declares the permission 'testapp.can_aprove_typo'.")]
+
+
+@isolate_apps("tests.testapp")
+def test_e009_task_cls_must_live_in_the_task_table():
+    from tests.testapp.models import SampleTask
+
+    class ConcreteTask(Task):  # a table of its own: the engine would not find its rows
+        class Meta:
+            app_label = "testapp"
+
+    class ProxyTaskFlow(Flow):
+        process_cls = SampleProcess
+        task_cls = SampleTask
+        start = flow.StartFunction().Next(this.end)
+        end = flow.End()
+
+    class ConcreteTaskFlow(ProxyTaskFlow):
+        task_cls = ConcreteTask
+        start = flow.StartFunction().Next(this.end)
+        end = flow.End()
+
+    assert check_flow(ProxyTaskFlow) == []
+    assert set(assert_reported(ConcreteTaskFlow, "viewflow.E009", None)) == {"viewflow.E009"}
+
+
+def test_e010_names_too_long_to_store():
+    long_name = "n" * 120
+    flow_class = type(
+        "LongNamesFlow",
+        (Flow,),
+        {
+            "__module__": __name__,
+            "process_cls": SampleProcess,
+            "start": flow.StartFunction().Next(getattr(this, long_name)),
+            long_name: flow.View().Permission(auto_create=True).Next(this.end),
+            "end": flow.End(),
+        },
+    )
+    messages = [message.msg for message in check_flow(flow_class) if message.id == "viewflow.E010"]
+    assert messages == [f"LongNamesFlow.{long_name}: its permission codename is longer than 100 characters."]

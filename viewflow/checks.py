@@ -10,6 +10,8 @@
 | viewflow.E006 | a view node that nobody may execute (no Permission, no Assign) |
 | viewflow.E007 | a flow without a start node |
 | viewflow.E008 | a node that leads nowhere (only End may) |
+| viewflow.E009 | a ``task_cls`` that is neither ``Task`` nor a proxy of it |
+| viewflow.E010 | a flow or node whose stored name is too long for its column |
 | viewflow.W001 | a node's ``.Permission("app.codename")`` that no model and no flow declares |
 
 ``manage.py check`` looks at :func:`viewflow.base.all_flows`: the flows of
@@ -47,6 +49,7 @@ def check_flow(flow_class):
     from .flow.end import End
     from .flow.gateway import If, Join
     from .flow.start import BaseStart
+    from .models import Task
 
     meta = flow_class._meta
     nodes = meta.nodes
@@ -94,6 +97,18 @@ def check_flow(flow_class):
     for name, node in nodes.items():
         if isinstance(node, Join) and name not in split_targets:
             errors.append(_error(flow_class, name, "no Split leads to this Join.", "Put a flow.Split() before the branches it joins.", "E005"))
+    task_cls = flow_class.task_cls
+    if not (isinstance(task_cls, type) and issubclass(task_cls, Task) and (task_cls is Task or task_cls._meta.proxy)):
+        errors.append(
+            _error(
+                flow_class,
+                None,
+                f"task_cls {task_cls!r} is not viewflow.models.Task or a proxy of it.",
+                "Tasks live in Task's table: subclass it with Meta.proxy = True to add methods.",
+                "E009",
+            )
+        )
+    errors.extend(_names_too_long(flow_class))
     known = _declared_permissions()
     for name, node in nodes.items():
         permission = getattr(node, "_permission", None)
@@ -119,6 +134,28 @@ def check_flow(flow_class):
                 )
             )
     return errors
+
+
+def _names_too_long(flow_class):
+    """E010 for a flow path, node path or auto-created permission codename its column cannot hold."""
+    from .fields import flow_path, node_path
+    from .models import Process, Task
+
+    limits = Process._meta.get_field("flow_class").max_length, Task._meta.get_field("flow_task").max_length
+    found = []
+    if len(flow_path(flow_class)) > limits[0]:
+        found.append((None, f"its path is longer than {limits[0]} characters."))
+    codename_limit = 100  # django.contrib.auth's Permission.codename
+    for name, node in flow_class._meta.nodes.items():
+        if len(node_path(node)) > limits[1]:
+            found.append((name, f"its path is longer than {limits[1]} characters."))
+        if getattr(node, "_auto_create_permission", False) and not node._permission:
+            if len(node.permission_codename) > codename_limit:
+                found.append((name, f"its permission codename is longer than {codename_limit} characters."))
+    return [
+        _error(flow_class, name, msg, "Shorten the name of the flow class, its module or the node.", "E010")
+        for name, msg in found
+    ]
 
 
 def _declared_permissions():
