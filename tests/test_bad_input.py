@@ -135,6 +135,66 @@ def test_forged_urls_are_404(client, vetter, monkeypatch, user_factory, client_f
     assert rows() == before
 
 
+TOO_LONG = "99999999999999999999"  # more than a 64-bit key holds: SQLite cannot even bind it
+PAST_MAX = str(2**63)  # one past the largest key
+
+
+def test_ids_too_long_to_be_keys_are_404_on_every_database(client, vetter, user_factory, client_for):
+    process, task = claimed(vetter)
+    before = rows()
+    urls = []
+    for big in (TOO_LONG, PAST_MAX):
+        urls += [
+            f"/flows/integrity/{big}/",
+            f"/flows/integrity/{big}/chart.svg",
+            f"/flows/integrity/{big}/cancel/",
+            f"/flows/integrity/{big}/vet/{task.pk}/",
+            f"/flows/integrity/{process.pk}/vet/{big}/",
+            *(f"/flows/integrity/{process.pk}/vet/{big}/{action}/" for action in TASK_ACTIONS),
+            *(f"/flows/integrity/{big}/vet/{task.pk}/{action}/" for action in TASK_ACTIONS),
+            f"/flows/helloworld/{big}/",
+            f"/flows/helloworld/1/approve/{big}/",
+        ]
+    manager = client_for(user_factory("manager", superuser=True))
+    for path in urls:
+        for user_client in (manager, client):
+            assert user_client.get(path).status_code == 404, path
+            assert user_client.post(path, {"approved": "on", "user": vetter.pk}).status_code == 404, path
+    assert rows() == before
+    # the largest key is still a key: looked up, and not found
+    assert manager.get(f"/flows/integrity/{2**63 - 1}/").status_code == 404
+    assert manager.get(f"/flows/integrity/{process.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [f"q={TOO_LONG}", f"q=%23{TOO_LONG}", f"q=%23{PAST_MAX}", "q=%00", "q=bad%00", "q=%C2%B2", "q=%23"],
+)
+def test_process_search_never_fails_on_odd_terms(query, client, vetter):
+    claimed(vetter, "bad input")
+    response = client.get(f"/flows/integrity/?{query}")
+    assert response.status_code == 200, query
+    assert "\x00" not in response.context["search"]  # dropped from the term
+    # a number too long to be a key matches no key (and no text here)
+    assert not response.context["object_list"] or query in ("q=%00", "q=bad%00"), query
+    if query == "q=bad%00":
+        assert len(response.context["object_list"]) == 1
+
+
+def test_process_search_by_number_and_by_text_still_match(client, vetter):
+    process, _task = claimed(vetter, "order 12345")
+    for query in [str(process.pk), f"%23{process.pk}", "12345"]:
+        response = client.get(f"/flows/integrity/?q={query}")
+        assert process.pk in {p.pk for p in response.context["object_list"]}, query
+
+
+def test_admin_search_never_fails_on_odd_terms(user_factory, client_for):
+    admin = client_for(user_factory("boss", superuser=True))
+    for path in ["/admin/viewflow/process/", "/admin/viewflow/task/", "/admin/helloworld/helloworldprocess/"]:
+        for term in (TOO_LONG, f"#{PAST_MAX}", "\x00", "a\x00b", "²"):
+            assert admin.get(path, {"q": term}).status_code == 200, (path, term)
+
+
 # -- permissions ---------------------------------------------------------------------------
 
 
@@ -221,15 +281,44 @@ def test_task_done_twice_gives_a_message_and_no_duplicate(client, vetter):
 def test_claimed_twice_gives_a_message(client, vetter, user_factory, client_for):
     process = start_integrity("claim twice")
     task = task_of(process, IntegrityFlow.vet)
-    colleague = client_for(user_factory("colleague", VET_PERM))
+    colleague_user = user_factory("colleague", VET_PERM)
     assert client.post(url(process, "vet", task, "assign")).status_code == 302
     before = rows()
-    for other in (client, colleague):
-        response = other.post(url(process, "vet", task, "assign"))
-        assert response.status_code == 302 and response["Location"].endswith("/detail/")
-        assert any("cannot be assign" in m for m in messages_of(response)), messages_of(response)
+    for method in ("get", "post"):
+        response = getattr(client_for(colleague_user), method)(url(process, "vet", task, "assign"))
+        assert response.status_code == 302 and response["Location"] == url(process, "vet", task, "detail")
+        # a whole sentence, not the action's code in one ("cannot be assign now")
+        assert messages_of(response) == [f"Vet #{task.pk} cannot be claimed: it is no longer waiting in the queue."]
     assert rows() == before
     assert Task.objects.get(pk=task.pk).owner.username == "vetter"
+
+
+def test_the_owner_claiming_their_own_task_is_sent_to_its_form(client, vetter):
+    """The task is theirs already: no error, straight to the form (GET and POST alike)."""
+    process, task = claimed(vetter)
+    before = rows()
+    for method in (client.get, client.post):
+        response = method(url(process, "vet", task, "assign"))
+        assert response.status_code == 302 and response["Location"] == url(process, "vet", task)
+        assert messages_of(response) == []
+    assert rows() == before
+
+
+def test_an_operation_the_status_refuses_says_so_in_a_sentence(user_factory, client_for):
+    process = start_integrity("not assigned yet")
+    task = task_of(process, IntegrityFlow.vet)
+    manager = user_factory("manager", superuser=True)
+    cases = [
+        ("unassign", "cannot be given back: it is not assigned and waiting to be done."),
+        ("retry", "cannot be retried: it is not in error."),
+        ("undo", "cannot be undone: it is not done."),
+    ]
+    before = rows()
+    for action, sentence in cases:
+        response = client_for(manager).post(url(process, "vet", task, action))
+        assert response.status_code == 302 and response["Location"].endswith("/detail/"), action
+        assert messages_of(response) == [f"Vet #{task.pk} {sentence}"], action
+    assert rows() == before
 
 
 # -- rows tampered with in the database ------------------------------------------------------

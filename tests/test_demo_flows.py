@@ -151,6 +151,21 @@ def test_heavy_order_goes_by_freight_to_the_queue(clerk, packer, client_for):
     assert task_url(freight, "assign") in client_for(packer).get("/flows/queue/").content.decode()
 
 
+def test_negative_weight_is_refused_with_the_form_again(clerk, packer, client_for):
+    order = start_order(client_for(clerk), customer="Light")
+    packing = client_for(packer)
+    task = task_of(order, OrderFlow.package)
+    assert packing.post(task_url(task, "assign")).status_code == 302
+    response = packing.post(task_url(task), pack_form(order, "-3"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["weight_kg"] == ["Ensure this value is greater than or equal to 0."]
+    order.refresh_from_db()
+    assert order.weight_kg == 0 and task_of(order, OrderFlow.package).status == TaskStatus.ASSIGNED
+    response = packing.post(task_url(task), pack_form(order, "0.5"))  # corrected: the flow goes on
+    assert response.status_code == 302
+    assert task_of(order, OrderFlow.package).status == TaskStatus.DONE
+
+
 def test_order_without_lines_is_refused(clerk, client_for):
     response = client_for(clerk).post("/flows/order/start/", order_form(lines=()))
     assert response.status_code == 200
@@ -282,3 +297,30 @@ def test_demo_users_get_the_permissions_of_their_role(django_user_model):
         assert sorted(user.user_permissions.values_list("codename", flat=True)) == sorted(codenames)
     packer = django_user_model.objects.get(username="packer")
     assert packer.has_perm("orders.can_package_orderprocess")
+
+
+def test_back_at_work_admin_action_counts_only_the_leaves_it_closed(employee, manager, user_factory, client_for):
+    booked = ask_for_leave(client_for(employee), 3)
+    claim_and_do(client_for(manager), task_of(booked, LeaveFlow.manager_approval), {"approved": "on"})
+    waiting_for_manager = ask_for_leave(client_for(employee), 2, reason="a long weekend")
+    assert nodes_of(booked)["wait_return"] == TaskStatus.NEW
+    assert "wait_return" not in nodes_of(waiting_for_manager)
+
+    admin = client_for(user_factory("boss", superuser=True))
+    changelist = admin.get("/admin/leave/leaveprocess/").content.decode()
+    assert "Employee is back at work" in changelist
+    data = {"action": "mark_returned", "_selected_action": [booked.pk, waiting_for_manager.pk]}
+    response = admin.post("/admin/leave/leaveprocess/", data, follow=True)
+    assert response.status_code == 200
+    messages = [str(message) for message in response.context["messages"]]
+    assert messages == [
+        "1 leave request closed: the employee is back at work.",
+        "1 leave request skipped: it was not waiting for the employee's return.",
+    ]
+    booked.refresh_from_db()
+    assert booked.status == ProcessStatus.DONE and booked.returned_on is not None
+
+    # again: nothing is waiting any more, nothing is reported as sent
+    response = admin.post("/admin/leave/leaveprocess/", data, follow=True)
+    messages = [str(message) for message in response.context["messages"]]
+    assert messages == ["2 leave requests skipped: they were not waiting for the employees' return."]

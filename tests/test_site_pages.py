@@ -86,7 +86,8 @@ def test_list_pages_cost_the_same_queries_for_1_and_50_rows(url, task_fields, ap
 
 
 @pytest.mark.django_db
-def test_process_detail_costs_the_same_queries_for_1_and_50_tasks(approver, client_for):
+def test_process_detail_costs_the_same_queries_for_1_and_50_tasks(approver, client_for, settings):
+    settings.VIEWFLOW = {"PAGE_SIZE": 50}  # the whole history on one page
     (process,) = make_processes(1, status=TaskStatus.ASSIGNED, owner=approver)
     client = client_for(approver)
     url = f"/flows/helloworld/{process.pk}/"
@@ -339,3 +340,127 @@ def test_flow_list_tasks_to_claim_link_to_the_queue_not_to_an_empty_inbox(approv
     assert link, page
     listed = client.get(link.group(1).replace("&amp;", "&")).content.decode()
     assert "/helloworld/" in listed and "Claim" in listed
+
+
+# -- counts stop at the cap, and say so alike everywhere ------------------------------------
+
+
+@pytest.mark.django_db
+def test_counts_are_capped_alike_on_the_flow_list_the_lists_and_the_navigation(
+    approver, client_for, settings, monkeypatch
+):
+    """The flow list said "1034 tasks to claim" beside a "1000+" badge; a deep queue page made the badge exact."""
+    from viewflow.views import lists
+
+    monkeypatch.setattr(lists, "COUNT_CAP", 3)
+    settings.VIEWFLOW = {"PAGE_SIZE": 2}
+    make_processes(5, status=TaskStatus.NEW)
+    make_processes(4, status=TaskStatus.ASSIGNED, owner=approver)
+    client = client_for(approver)
+
+    def badges(page):
+        return dict(re.findall(r'<span class="badge[^"]*" data-count="(\w+)">([^<]*)<', page))
+
+    with CaptureQueriesContext(connection) as index:
+        page = client.get("/flows/").content.decode()
+    assert "3+ processes running" in page and "3+ tasks in your inbox" in page and "3+ tasks to claim" in page
+    assert badges(page)["inbox"] == "3+" and badges(page)["queue"] == "3+"
+    counting = [query["sql"] for query in index.captured_queries if "COUNT(" in query["sql"]]
+    assert len(counting) == 1, counting  # every card and the navigation in one statement
+    assert "LIMIT 4" in counting[0] and "GROUP BY" not in counting[0]  # each count stops at the cap
+
+    lists = ["/flows/queue/", "/flows/queue/?page=3", "/flows/inbox/?page=2", "/flows/queue/?flow=helloworld&page=3"]
+    for url in lists:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        found = badges(response.content.decode())
+        assert (found["inbox"], found["queue"]) == ("3+", "3+"), (url, found)
+        assert found["list"] == "3+", (url, found)  # the list's own title badge too
+    page = client.get("/flows/queue/?page=3").content.decode()
+    assert "Page 3 of 3" in page and page.count("/assign/") == 1  # the deep page itself still works
+
+    page = client.get("/flows/helloworld/").content.decode()
+    assert re.search(r"All <span[^>]*>3\+</span>", page) and re.search(r"Started <span[^>]*>3\+</span>", page)
+    assert badges(page)["queue"] == "3+"
+    page = client.get("/flows/helloworld/?status=STARTED&page=5").content.decode()
+    assert "Page 5 of 5" in page and badges(page)["queue"] == "3+"
+
+
+# -- long histories and joins stay one page long -----------------------------------------------
+
+
+def history_rows(page):
+    table = page[page.index("vf-history") : page.index("</table>", page.index("vf-history"))]
+    return re.findall(r'href="/flows/helloworld/\d+/approve/(\d+)/detail/"', table)
+
+
+@pytest.mark.django_db
+def test_process_history_is_paginated_and_to_do_now_is_bounded(approver, client_for, settings):
+    settings.VIEWFLOW = {"PAGE_SIZE": 10}
+    (process,) = make_processes(1, status=TaskStatus.NEW)
+    for i in range(24):
+        Task.objects.create(
+            process=process,
+            flow_task=HelloWorldFlow.approve,
+            flow_task_type="HUMAN",
+            owner_permission=APPROVE,
+            status=TaskStatus.NEW if i < 11 else TaskStatus.DONE,
+            owner=None if i < 11 else approver,
+            finished=None if i < 11 else timezone.now(),
+        )
+    tasks = [str(pk) for pk in process.task_set.order_by("created", "pk").values_list("pk", flat=True)]
+    client = client_for(approver)
+    url = f"/flows/helloworld/{process.pk}/"
+
+    page = client.get(url).content.decode()
+    assert history_rows(page) == tasks[:10]
+    assert "Page 1 of 3" in page and 'href="?page=2#history"' in page and 'id="history"' in page
+    active = page[page.index("vf-active-tasks") : page.index("</section>", page.index("vf-active-tasks"))]
+    assert active.count("/detail/") == 10 and "More tasks are waiting" in active  # 12 are, 10 shown
+    page = client.get(f"{url}?page=3").content.decode()
+    assert history_rows(page) == tasks[20:] and "Page 3 of 3" in page
+    assert client.get(f"{url}?page=x").status_code == 200  # a bad page number shows the first page
+
+    one, _page = queries_for(client, url)
+    for _i in range(30):
+        Task.objects.create(process=process, flow_task=HelloWorldFlow.approve, flow_task_type="HUMAN", status="NEW")
+    more, page = queries_for(client, url)
+    assert one == more and len(history_rows(page)) == 10
+
+
+@pytest.mark.django_db
+def test_chart_of_a_process_is_drawn_from_its_nodes_not_its_tasks(approver):
+    from viewflow.chart import process_states, taken_edges
+    from viewflow.views.process import chart_state
+
+    with HelloWorldFlow.start.start() as activation:
+        activation.process.text = "chart"
+        process = activation.done()
+    task = process.task_set.get(flow_task=HelloWorldFlow.approve)
+    with task.activation() as activation:
+        activation.assign(approver)
+    tasks = list(process.task_set.all())
+    assert chart_state(HelloWorldFlow, process.pk) == (process_states(tasks), taken_edges(tasks))
+    assert chart_state(HelloWorldFlow, process.pk)[0] == {"start": "done", "approve": "active"}
+
+
+@pytest.mark.django_db
+def test_task_detail_lists_a_few_tasks_before_and_after_it(approver, client_for):
+    (process,) = make_processes(1, status=TaskStatus.DONE, owner=approver)
+    task = process.task_set.get()
+    before = [
+        Task.objects.create(process=process, flow_task=HelloWorldFlow.start, flow_task_type="START", status="DONE")
+        for _i in range(12)
+    ]
+    after = [
+        Task.objects.create(process=process, flow_task=HelloWorldFlow.approve, flow_task_type="HUMAN", status="NEW")
+        for _i in range(3)
+    ]
+    task.previous.add(*before)
+    for later in after:
+        later.previous.add(task)
+    page = client_for(approver).get(f"/flows/helloworld/{process.pk}/approve/{task.pk}/detail/").content.decode()
+    assert len(re.findall(r"/start/\d+/detail/", page)) == 10  # of 12
+    assert len(re.findall(r"/approve/\d+/detail/", page)) == 3  # all of them
+    assert page.count("and more: see the history") == 1
+    assert f'href="/flows/helloworld/{process.pk}/#history"' in page

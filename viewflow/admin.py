@@ -64,9 +64,15 @@ def _flow_choices():
 
 
 def _number(search_term):
-    """``42`` or ``#42`` as an int (a key to look up), else None."""
-    digits = search_term.strip().removeprefix("#")
-    return int(digits) if digits.isdigit() and len(digits) <= 18 else None
+    """``42`` or ``#42`` as an int (a key to look up), else None (also for a number too long to be a key)."""
+    from .views.urls import parse_key
+
+    return parse_key(search_term.strip().removeprefix("#"))
+
+
+def _clean_term(search_term):
+    """The search term without NUL characters: no text column holds one, and PostgreSQL refuses them."""
+    return search_term.replace("\x00", "")
 
 
 def _flow_of(path):
@@ -203,6 +209,7 @@ class ProcessAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """A number (``42`` or ``#42``) is a process key; other words search the flow's path."""
+        search_term = _clean_term(search_term)
         number = _number(search_term)
         if number is not None:
             return queryset.filter(pk=number), False
@@ -291,7 +298,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """Exact matches only, each answered by an index: no ``LIKE '%…%'`` scan of every task."""
-        term = search_term.strip()
+        term = _clean_term(search_term).strip()
         if not term:
             return queryset, False
         number = _number(term)
@@ -374,7 +381,9 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.action(description=_("Reassign selected tasks…"), permissions=("change",))
     def reassign_tasks(self, request, queryset):
         """First call: a page to choose the user. Second call (``apply``): reassign each task."""
-        tasks = list(queryset.filter(status__in=(TaskStatus.NEW, TaskStatus.ASSIGNED)))
+        tasks = list(
+            queryset.filter(status__in=(TaskStatus.NEW, TaskStatus.ASSIGNED)).select_related("process", "owner")
+        )
         if not tasks:
             self.message_user(request, _("Only new or assigned tasks can be reassigned."), messages.WARNING)
             return None

@@ -1,5 +1,8 @@
 """An order to ship: the process, and its lines (edited as an inline formset)."""
 
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from viewflow.models import Process
@@ -11,7 +14,13 @@ class OrderProcess(Process):
     express = models.BooleanField(default=False, help_text="Deliver by courier tomorrow.")
     prepaid = models.BooleanField(default=True, help_text="Paid by card when ordering.")
     payment_reference = models.CharField(max_length=64, blank=True, default="")
-    weight_kg = models.DecimalField(max_digits=8, decimal_places=2, default=0, help_text="Weight of the parcel.")
+    weight_kg = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Weight of the parcel.",
+    )
     carrier = models.CharField(max_length=50, blank=True, default="")
     tracking_number = models.CharField(max_length=64, blank=True, default="")
     delivered = models.BooleanField(default=False)

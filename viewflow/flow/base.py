@@ -155,6 +155,16 @@ class Node:
     #: task operations every node offers (as ``<task>/<action>/`` pages)
     task_actions = ("detail", "cancel", "retry", "undo")
 
+    def task_route(self):
+        """``<process_pk>/<node name>/<task_pk>/``: where this node's task pages live.
+
+        The keys use the ``viewflow_pk`` converter: a number too long to be a
+        key does not resolve (a 404), where ``int`` would hand it to the database.
+        """
+        from ..views.urls import KEY_CONVERTER
+
+        return f"<{KEY_CONVERTER}:process_pk>/{self.name}/<{KEY_CONVERTER}:task_pk>/"
+
     def urls(self):
         """URL patterns of this node's task pages: detail and the operations in ``task_actions``."""
         from django.urls import path
@@ -162,7 +172,7 @@ class Node:
         from ..views import actions
 
         kwargs = {"flow_class": self.flow_class, "flow_task": self}
-        prefix = f"<int:process_pk>/{self.name}/<int:task_pk>/"
+        prefix = self.task_route()
         return [
             path(f"{prefix}{action}/", actions.view_for(action), kwargs, name=f"{self.name}__{action}")
             for action in self.task_actions

@@ -44,5 +44,5 @@ class View(ViewMixin, HumanTask):
     can_undo = True
 
     def urls(self):
-        task_view = path(f"<int:process_pk>/{self.name}/<int:task_pk>/", self.view, self.url_kwargs(), name=self.name)
+        task_view = path(self.task_route(), self.view, self.url_kwargs(), name=self.name)
         return [task_view, *super().urls()]

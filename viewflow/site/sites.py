@@ -67,19 +67,25 @@ class FlowSite:
 
 
 def flow_urlpatterns(flow_class):
-    """The URLs of one flow: process list, chart, process detail and every node's views."""
+    """The URLs of one flow: process list, chart, process detail and every node's views.
+
+    Process and task keys are matched by :class:`~viewflow.views.urls.KeyConverter`:
+    a number too long to be a key is a 404, not a database error.
+    """
     from ..views import process
+    from ..views.urls import KEY_CONVERTER
 
     kwargs = {"flow_class": flow_class}
+    pk = f"<{KEY_CONVERTER}:process_pk>"
     patterns = [
         path("", process.ProcessListView.as_view(), kwargs, name="process-list"),
         path("chart.svg", process.FlowChartView.as_view(), kwargs, name="chart"),
-        path("<int:process_pk>/", process.ProcessDetailView.as_view(), kwargs, name="process-detail"),
-        path("<int:process_pk>/chart.svg", process.FlowChartView.as_view(), kwargs, name="process-chart"),
-        path("<int:process_pk>/cancel/", process.CancelProcessView.as_view(), kwargs, name="process-cancel"),
+        path(f"{pk}/", process.ProcessDetailView.as_view(), kwargs, name="process-detail"),
+        path(f"{pk}/chart.svg", process.FlowChartView.as_view(), kwargs, name="process-chart"),
+        path(f"{pk}/cancel/", process.CancelProcessView.as_view(), kwargs, name="process-cancel"),
     ]
     for node in flow_class._meta.nodes.values():
-        patterns.extend(node.urls())
+        patterns.extend(node.urls())  # under node.task_route(), keyed the same way
     return patterns
 
 

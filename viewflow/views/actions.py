@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 
+def task_name(task):
+    """The task as messages name it: its title and number ("Approve #97"), without its status."""
+    return f"{task.flow_task.task_title} #{task.pk}" if task.flow_task is not None else str(task)
+
+
 class TaskMixin(FlowViewMixin):
     """Load the task named by the URL (404 if it is not of this process and node)."""
 
@@ -67,20 +72,27 @@ class TaskMixin(FlowViewMixin):
             self.task.process = self.process = process
         self.permissions = task_permissions(request.user, self.task)
         if self.action not in self.permissions:
-            if not self.state_allows_action() and "detail" in self.permissions:
-                messages.warning(
-                    request,
-                    _("%(task)s cannot be %(action)s now.") % {"task": self.task, "action": self.action_done_label()},
-                )
-                return HttpResponseRedirect(task_url(self.task, "detail"))
+            response = self.refuse()
+            if response is not None:
+                return response
             raise PermissionDenied(_("You may not do this with this task."))
         return super().dispatch(request, *args, **kwargs)
 
-    def action_done_label(self):
-        return self.action
-
     #: task statuses in which the action makes sense at all (None: any)
     valid_statuses = None
+    #: the message when the task's status does not allow the action: a whole sentence, ``%(task)s`` the task
+    refused_message = gettext_lazy("%(task)s cannot be done now.")
+
+    def refuse(self):
+        """A response when the user may not do the action on this task, or None for a 403.
+
+        When nobody could do it in the task's present status, a user who may
+        see the task is sent to its detail page with ``refused_message``.
+        """
+        if not self.state_allows_action() and "detail" in self.permissions:
+            messages.warning(self.request, self.refused_message % {"task": task_name(self.task)})
+            return HttpResponseRedirect(task_url(self.task, "detail"))
+        return None
 
     def state_allows_action(self):
         """False when nobody could do the action now: the user gets a message, not a 403."""
@@ -93,14 +105,22 @@ class TaskMixin(FlowViewMixin):
 
 
 class TaskDetailView(TaskMixin, TemplateView):
-    """What a task is, who did it and when, and the operations the user may do."""
+    """What a task is, who did it and when, and the operations the user may do.
+
+    "After" and "Led to" list at most ``related_tasks_limit`` tasks each (a Join
+    may follow thousands of branches); the process's history has them all.
+    """
 
     template_suffix = "task_detail"
+    #: how many tasks "After" and "Led to" list each
+    related_tasks_limit = 10
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["previous_tasks"] = self.task.previous.all()
-        context["leading_tasks"] = self.task.leading.all()
+        limit = self.related_tasks_limit
+        for name, related in (("previous_tasks", self.task.previous), ("leading_tasks", self.task.leading)):
+            tasks = list(related.order_by("created", "pk")[: limit + 1])
+            context[name], context[f"more_{name}"] = tasks[:limit], len(tasks) > limit
         context["action_labels"] = [
             ("assign", _("Claim")),
             ("unassign", _("Give back")),
@@ -147,9 +167,7 @@ class TaskOperationView(TaskMixin, FormView):
     def form_valid(self, form):
         activation = self.flow_task.activation_class(self.step, self.task)
         self.perform(activation, form)
-        task = activation.task
-        name = f"{task.flow_task.task_title} #{task.pk}" if task.flow_task is not None else str(task)
-        messages.success(self.request, self.success_message % {"task": name})
+        messages.success(self.request, self.success_message % {"task": task_name(activation.task)})
         return HttpResponseRedirect(self.get_success_url())
 
     def perform(self, activation, form):
@@ -164,6 +182,18 @@ class AssignTaskView(TaskOperationView):
     action = "assign"
     title = gettext_lazy("Claim this task")
     success_message = gettext_lazy("%(task)s is assigned to you.")
+    refused_message = gettext_lazy("%(task)s cannot be claimed: it is no longer waiting in the queue.")
+    own_message = gettext_lazy("%(task)s is already assigned to you.")
+
+    def refuse(self):
+        """The task is already the user's own: to its form (no message), or to its detail page if it has none."""
+        task = self.task
+        if task.owner_id == self.request.user.pk and task.status in (TaskStatus.ASSIGNED, TaskStatus.STARTED):
+            if "execute" in self.permissions:
+                return HttpResponseRedirect(task_url(task))
+            messages.info(self.request, self.own_message % {"task": task_name(task)})
+            return HttpResponseRedirect(task_url(task, "detail"))
+        return super().refuse()
 
     def perform(self, activation, form):
         activation.assign(self.request.user, by=self.request.user)
@@ -177,6 +207,7 @@ class AssignTaskView(TaskOperationView):
 class UnassignTaskView(TaskOperationView):
     valid_statuses = (TaskStatus.ASSIGNED,)
     action = "unassign"
+    refused_message = gettext_lazy("%(task)s cannot be given back: it is not assigned and waiting to be done.")
     title = gettext_lazy("Give this task back to the queue")
     success_message = gettext_lazy("%(task)s is back in the queue.")
 
@@ -198,6 +229,7 @@ class ReassignForm(forms.Form):
 class ReassignTaskView(TaskOperationView):
     valid_statuses = (TaskStatus.NEW, TaskStatus.ASSIGNED)
     action = "reassign"
+    refused_message = gettext_lazy("%(task)s cannot be reassigned: it is neither new nor assigned.")
     title = gettext_lazy("Assign this task to someone")
     success_message = gettext_lazy("%(task)s is reassigned.")
     form_class = ReassignForm
@@ -225,6 +257,7 @@ class ReassignTaskView(TaskOperationView):
 class CancelTaskView(TaskOperationView):
     valid_statuses = ACTIVE_TASK_STATUSES
     action = "cancel"
+    refused_message = gettext_lazy("%(task)s cannot be canceled: it is already finished.")
     title = gettext_lazy("Cancel this task")
     success_message = gettext_lazy("%(task)s is canceled.")
 
@@ -235,6 +268,7 @@ class CancelTaskView(TaskOperationView):
 class RetryTaskView(TaskOperationView):
     valid_statuses = (TaskStatus.ERROR,)
     action = "retry"
+    refused_message = gettext_lazy("%(task)s cannot be retried: it is not in error.")
     title = gettext_lazy("Retry this task")
     success_message = gettext_lazy("%(task)s is retried.")
 
@@ -245,6 +279,7 @@ class RetryTaskView(TaskOperationView):
 class UndoTaskView(TaskOperationView):
     valid_statuses = (TaskStatus.DONE,)
     action = "undo"
+    refused_message = gettext_lazy("%(task)s cannot be undone: it is not done.")
     title = gettext_lazy("Undo this task")
     success_message = gettext_lazy("%(task)s is reopened.")
 

@@ -9,12 +9,13 @@ work per page grows with the rows stored.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections, router
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView, TemplateView
 
@@ -31,7 +32,11 @@ __all__ = [
     "inbox_filter",
     "queue_filter",
     "archive_filter",
+    "flow_filter",
     "capped_counts",
+    "shown_count",
+    "nav_counts",
+    "nav_of",
     "COUNT_CAP",
 ]
 
@@ -50,46 +55,38 @@ class SiteViewMixin(SiteLoginRequiredMixin):
 
 
 class FlowListView(SiteViewMixin, TemplateView):
-    """The flows this user may see, and which of them they may start."""
+    """The flows this user may see, and which of them they may start.
+
+    Each card counts the flow's running processes, the user's tasks in it and
+    the tasks they may claim, each up to ``COUNT_CAP`` as the navigation does
+    ("1000+"): one statement for every card and the navigation, however many rows.
+    """
 
     template_name = "viewflow/flow_list.html"
 
     def get_context_data(self, **kwargs):
-        from ..models import Process, Task
+        from ..models import Process
 
         user = self.request.user
         visible = self.visible_flows()
-        # two grouped queries, whatever the number of flows and rows
-        active = dict(
-            Process.objects.filter(flow_class__in=visible, status__in=(ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR))
-            .values_list("flow_class")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        # what is in my inbox and what I may claim, counted apart: each links to its own list
-        mine = {
-            flow_class: (inbox, queue)
-            for flow_class, inbox, queue in Task.objects.filter(
-                inbox_filter(user) | queue_filter(user), process__flow_class__in=visible
+        querysets = nav_querysets(user)
+        for flow_class in visible:
+            label = flow_class._meta.flow_label
+            querysets[label, "active"] = Process.objects.filter(
+                flow_class=flow_class, status__in=(ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR)
             )
-            .values_list("process__flow_class")
-            .annotate(inbox=Count("pk", filter=inbox_filter(user)), queue=Count("pk", filter=queue_filter(user)))
-            .order_by()
-        }
+            querysets[label, "inbox"] = querysets["inbox"].filter(flow_filter(flow_class))
+            querysets[label, "queue"] = querysets["queue"].filter(flow_filter(flow_class))
+        counts = capped_counts(querysets)
         flows = []
         for flow_class in visible:
+            label = flow_class._meta.flow_label
             starts = [node for node in flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)]
-            flows.append(
-                {
-                    "flow_class": flow_class,
-                    "meta": flow_class._meta,
-                    "start_nodes": starts,
-                    "active": active.get(flow_class, 0),
-                    "inbox": mine.get(flow_class, (0, 0))[0],
-                    "queue": mine.get(flow_class, (0, 0))[1],
-                }
-            )
-        return super().get_context_data(flows=flows, **kwargs)
+            item = {"flow_class": flow_class, "meta": flow_class._meta, "start_nodes": starts}
+            for name in ("active", "inbox", "queue"):
+                item[name], item[f"{name}_more"] = counts[label, name]
+            flows.append(item)
+        return super().get_context_data(flows=flows, task_counts=nav_of(counts), **kwargs)
 
 
 def inbox_filter(user):
@@ -109,6 +106,13 @@ def queue_filter(user):
     return base & Q(owner_permission__in=sorted(all_permissions(user) & _node_permissions()))
 
 
+def flow_filter(flow_class):
+    """A Q() of the tasks of ``flow_class``: those of its nodes (the node index serves it, no join)."""
+    from ..fields import node_path
+
+    return Q(flow_task__in=[node_path(node) for node in flow_class._meta.nodes.values()])
+
+
 def _node_permissions():
     """Every ``owner_permission`` a node of a declared flow gives its tasks."""
     from ..base import all_flows
@@ -122,16 +126,21 @@ def _node_permissions():
     }
 
 
-def capped_counts(querysets, cap=None):
-    """``{name: (count, more)}`` for ``{name: queryset}``, each counted up to ``cap`` rows, in one statement."""
+def capped_counts(querysets, cap=None, caps=None):
+    """``{name: (count, more)}`` for ``{name: queryset}``, each counted up to ``cap`` rows, in one statement.
+
+    ``caps`` (``{name: cap}``) counts some of them further, e.g. the list a deep page is read from.
+    Each count reads at most its cap + 1 rows: the work stops there, however many match.
+    """
     from ..models import Task
 
     cap = COUNT_CAP if cap is None else cap
+    caps = caps or {}
 
     parts, params = [], []
-    for queryset in querysets.values():
+    for name, queryset in querysets.items():
         try:
-            sql, sql_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+            sql, sql_params = queryset.order_by().values("pk")[: caps.get(name, cap) + 1].query.sql_with_params()
         except EmptyResultSet:  # a filter that cannot match, e.g. no permission at all
             parts.append("0")
             continue
@@ -142,26 +151,44 @@ def capped_counts(querysets, cap=None):
     with connections[router.db_for_read(Task)].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
-    return {name: (min(n, cap), n > cap) for name, n in zip(querysets, row)}
+    return {name: (min(n, caps.get(name, cap)), n > caps.get(name, cap)) for name, n in zip(querysets, row)}
+
+
+def shown_count(count):
+    """``(count, more)`` as the pages show it: capped at ``COUNT_CAP``, however far it was counted."""
+    n, more = count
+    return min(n, COUNT_CAP), more or n > COUNT_CAP
+
+
+def deep_cap(page, per_page):
+    """How far a list is counted to show page ``page`` (``?page=``) and to know whether a next one follows.
+
+    ``COUNT_CAP`` for the first pages; past it, to the end of the next page.
+    Only the list's own paginator counts that far: every count shown as a
+    number stays capped at ``COUNT_CAP``.
+    """
+    page = str(page or "")
+    if not re.fullmatch(r"[0-9]{1,9}", page):  # "last", or nonsense the paginator refuses
+        return COUNT_CAP
+    return max(COUNT_CAP, (int(page) + 1) * per_page)
+
+
+def nav_querysets(user):
+    """``{"inbox": tasks, "queue": tasks}``: what the navigation counts for ``user``."""
+    from ..models import Task
+
+    return {"inbox": Task.objects.filter(inbox_filter(user)), "queue": Task.objects.filter(queue_filter(user))}
 
 
 def nav_counts(user):
     """The navigation's ``{"inbox": n, "inbox_more": bool, "queue": n, "queue_more": bool}``."""
-    from ..models import Task
-
-    counts = capped_counts(
-        {"inbox": Task.objects.filter(inbox_filter(user)), "queue": Task.objects.filter(queue_filter(user))}
-    )
-    return _nav(counts)
+    return nav_of(capped_counts(nav_querysets(user)))
 
 
-def _nav(counts):
-    return {
-        "inbox": counts["inbox"][0],
-        "inbox_more": counts["inbox"][1],
-        "queue": counts["queue"][0],
-        "queue_more": counts["queue"][1],
-    }
+def nav_of(counts):
+    """The navigation's counts from :func:`capped_counts`, capped at ``COUNT_CAP`` whatever they were counted to."""
+    inbox, queue = shown_count(counts["inbox"]), shown_count(counts["queue"])
+    return {"inbox": inbox[0], "inbox_more": inbox[1], "queue": queue[0], "queue_more": queue[1]}
 
 
 class CappedPaginator(Paginator):
@@ -214,26 +241,21 @@ class TaskListView(SiteViewMixin, ListView):
         queryset = Task.objects.filter(self.task_filter())
         flow_class = self.current_flow()
         if flow_class is not None:
-            queryset = queryset.filter(process__flow_class=flow_class)
+            queryset = queryset.filter(flow_filter(flow_class))
         return queryset.select_related("owner").order_by(*self.ordering)
 
     def counts(self):
         """This list's count and the navigation's, in one statement (see :func:`capped_counts`).
 
-        On a page past the cap the list is counted as far as that page.
+        On a page past the cap the list is counted as far as that page (:func:`deep_cap`).
         """
         if not hasattr(self, "_counts"):
-            from ..models import Task
-
-            user = self.request.user
-            querysets = {"inbox": Task.objects.filter(inbox_filter(user)), "queue": Task.objects.filter(queue_filter(user))}
+            querysets = nav_querysets(self.request.user)
             own = self.list_name if self.list_name in querysets and self.current_flow() is None else "list"
             if own == "list":
                 querysets["list"] = self.get_queryset()
-            page = self.request.GET.get(self.page_kwarg) or ""
-            per_page = self.get_paginate_by(None)
-            cap = max(COUNT_CAP, (int(page) + 1) * per_page) if page.isdigit() else COUNT_CAP  # a next page shows
-            self._counts = capped_counts(querysets, cap)
+            cap = deep_cap(self.request.GET.get(self.page_kwarg), self.get_paginate_by(None))
+            self._counts = capped_counts(querysets, caps={own: cap})
             self._counts["own"] = self._counts[own]
         return self._counts
 
@@ -244,13 +266,16 @@ class TaskListView(SiteViewMixin, ListView):
         )
 
     def get_context_data(self, **kwargs):
+        list_count, list_more = shown_count(self.counts()["own"])
         return super().get_context_data(
             title=self.title,
             list_name=self.list_name,
             empty_message=self.empty_message,
             flows=self.visible_flows(),
             current_flow=self.current_flow(),
-            task_counts=_nav(self.counts()),
+            task_counts=nav_of(self.counts()),
+            list_count=list_count,
+            list_more=list_more,
             **kwargs,
         )
 

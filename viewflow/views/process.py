@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Count, Q
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
-from ..chart import process_states, render_svg, taken_edges
+from ..chart import process_states, render_svg
 from ..conf import viewflow_settings
 from ..exceptions import FlowRuntimeError
 from ..models import Process
-from ..status import ProcessStatus
+from ..status import ACTIVE_TASK_STATUSES, ProcessStatus
+from .lists import CappedPaginator, capped_counts, deep_cap, nav_of, nav_querysets, shown_count
 from .mixins import FlowViewMixin
-from .urls import process_url
+from .urls import parse_key, process_url
 
-__all__ = ["ProcessListView", "ProcessDetailView", "FlowChartView", "CancelProcessView"]
+__all__ = ["ProcessListView", "ProcessDetailView", "FlowChartView", "CancelProcessView", "chart_state"]
 
 
 class FlowPermissionMixin(FlowViewMixin):
@@ -45,8 +49,9 @@ class FlowPermissionMixin(FlowViewMixin):
 class ProcessListView(FlowPermissionMixin, ListView):
     """The flow's processes, newest first: filter by status, search by number or text, start buttons.
 
-    One query for the page, one COUNT for the paginator and one grouped COUNT
-    for the status pills, whatever the number of rows.
+    One query for the page and one statement that counts the list, the status
+    pills and the navigation's inbox and queue, each up to ``COUNT_CAP`` rows
+    ("1000+"), whatever the number of rows.
     """
 
     template_suffix = "process_list"
@@ -76,28 +81,54 @@ class ProcessListView(FlowPermissionMixin, ListView):
         ]
         return fields[: self.summary_size]
 
+    def search_term(self):
+        """The ``?q=`` term, without NUL characters (no database stores them in text; PostgreSQL refuses them)."""
+        return self.request.GET.get("q", "").replace("\x00", "").strip()
+
     def get_queryset(self):
         queryset = self.base_queryset()
-        search = self.request.GET.get("q", "").strip()
+        search = self.search_term()
         if search:
             query = Q()
-            if search.lstrip("#").isdigit():
-                query |= Q(pk=int(search.lstrip("#")))
+            number = parse_key(search.removeprefix("#"))  # a number too long to be a key matches as text only
+            if number is not None:
+                query |= Q(pk=number)
             for name in self.search_fields():
                 query |= Q(**{f"{name}__icontains": search})
             queryset = queryset.filter(query) if query else queryset.none()
         self.searched = queryset
-        status = self.request.GET.get("status")
-        if status in ProcessStatus.values:
+        status = self.current_status()
+        if status:
             queryset = queryset.filter(status=status)
         return queryset.order_by("-created", "-pk")
 
+    def current_status(self):
+        status = self.request.GET.get("status", "")
+        return status if status in ProcessStatus.values else ""
+
+    def counts(self):
+        """``{status or "": (count, more)}`` of the searched processes, and the navigation's, in one statement."""
+        if not hasattr(self, "_counts"):
+            querysets = {"": self.searched}
+            querysets.update((value, self.searched.filter(status=value)) for value in ProcessStatus.values)
+            querysets.update(nav_querysets(self.request.user))
+            cap = deep_cap(self.request.GET.get(self.page_kwarg), self.get_paginate_by(None))
+            self._counts = capped_counts(querysets, caps={self.current_status(): cap})
+        return self._counts
+
+    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        count, more = self.counts()[self.current_status()]
+        return CappedPaginator(
+            queryset, per_page, count, more, orphans=orphans, allow_empty_first_page=allow_empty_first_page, **kwargs
+        )
+
     def status_counts(self):
-        """``[(status, label, count)]`` for the filter pills, "All" first (one grouped query)."""
-        counts = dict(self.searched.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-        pills = [("", _("All"), sum(counts.values()))]
-        pills += [(value, label, counts.get(value, 0)) for value, label in ProcessStatus.choices]
-        return pills
+        """``[(status, label, count, more)]`` for the filter pills, "All" first; ``more``: the count is capped."""
+        counts = self.counts()
+        return [
+            (value, label, *shown_count(counts[value]))
+            for value, label in [("", _("All")), *ProcessStatus.choices]
+        ]
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -109,59 +140,95 @@ class ProcessListView(FlowPermissionMixin, ListView):
                 for field in summary
             ]
         starts = [node for node in self.flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)]
-        status = self.request.GET.get("status", "")
         context.update(
             start_nodes=starts,
             statuses=ProcessStatus.choices,
             status_counts=self.status_counts(),
-            current_status=status if status in ProcessStatus.values else "",
-            search=self.request.GET.get("q", ""),
+            task_counts=nav_of(self.counts()),
+            current_status=self.current_status(),
+            search=self.search_term(),
             summary_labels=[field.verbose_name for field in summary],
         )
         return context
 
 
 class ProcessDetailView(FlowPermissionMixin, DetailView):
-    """A process: its data, its active tasks, its history (who did what, when, how long) and its chart."""
+    """A process: its data, its active tasks, its history (who did what, when, how long) and its chart.
+
+    However many tasks the process has, the page reads a fixed number of rows:
+    the history is paginated (``?page=``), "To do now" lists the first
+    ``active_tasks_limit`` active tasks, and the chart is drawn from the
+    distinct (node, status) pairs and node-to-node links, not from every task.
+    """
 
     template_suffix = "process_detail"
     context_object_name = "process"
+    #: rows per page of the history (None: ``VIEWFLOW["PAGE_SIZE"]``)
+    history_paginate_by = None
+    #: how many active tasks "To do now" lists (None: ``VIEWFLOW["PAGE_SIZE"]``); the history has them all
+    active_tasks_limit = None
+    history_page_kwarg = "page"
 
     def get_object(self, queryset=None):
         return self.get_process()
 
+    def get_history_paginate_by(self):
+        return self.history_paginate_by or viewflow_settings.PAGE_SIZE
+
+    def get_active_tasks_limit(self):
+        return self.active_tasks_limit or viewflow_settings.PAGE_SIZE
+
     def get_context_data(self, **kwargs):
         process = self.object
-        tasks = list(
-            self.flow_class.task_cls._default_manager.filter(process_id=process.pk)
-            .select_related("owner")
-            .order_by("created", "pk")
-        )
-        for task in tasks:
+        tasks = self.flow_class.task_cls._default_manager.filter(process_id=process.pk).select_related("owner")
+        history = Paginator(tasks.order_by("created", "pk"), self.get_history_paginate_by())
+        history_page = history.get_page(self.request.GET.get(self.history_page_kwarg))
+        limit = self.get_active_tasks_limit()
+        active = list(tasks.filter(status__in=ACTIVE_TASK_STATUSES).order_by("created", "pk")[: limit + 1])
+        for task in [*history_page.object_list, *active]:
             task.process = process
         user = self.request.user
-        active = [task for task in tasks if task.is_active]
         return super().get_context_data(
-            tasks=tasks,
-            active_tasks=active,
-            chart=render_svg(self.flow_class, process_states(tasks), taken_edges(tasks)),
+            tasks=history_page.object_list,
+            history_page=history_page,
+            active_tasks=active[:limit],
+            more_active_tasks=len(active) > limit,
+            chart=render_svg(self.flow_class, *chart_state(self.flow_class, process.pk)),
             can_manage=self.flow_class.can_manage(user),
             **kwargs,
         )
+
+
+def chart_state(flow_class, process_pk):
+    """``(states, taken edges)`` of a process for :func:`~viewflow.chart.render_svg`, in two bounded queries.
+
+    The rows read grow with the flow's nodes, not with the process's tasks: the
+    distinct (node, status) pairs, and the distinct (node, previous node) links.
+    """
+    task_cls = flow_class.task_cls
+    tasks = task_cls._default_manager.filter(process_id=process_pk)
+    pairs = tasks.order_by().values_list("flow_task", "status").distinct()
+    states = process_states(SimpleNamespace(flow_task=node, status=status) for node, status in pairs)
+    links = (
+        task_cls.previous.through.objects.filter(from_task__process_id=process_pk)
+        .order_by()
+        .values_list("to_task__flow_task", "from_task__flow_task")
+        .distinct()
+    )
+    taken = {(previous.name, node.name) for previous, node in links if previous is not None and node is not None}
+    return states, taken
 
 
 class FlowChartView(FlowPermissionMixin, View):
     """The flow chart as an SVG file (with a process's state when one is named)."""
 
     def get(self, request, *args, **kwargs):
-        states = None
         if "process_pk" in kwargs:
             process = self.get_process()
-            tasks = list(self.flow_class.task_cls._default_manager.filter(process_id=process.pk))
-            return HttpResponse(
-                render_svg(self.flow_class, process_states(tasks), taken_edges(tasks)), content_type="image/svg+xml"
-            )
-        return HttpResponse(render_svg(self.flow_class, states), content_type="image/svg+xml")
+            svg = render_svg(self.flow_class, *chart_state(self.flow_class, process.pk))
+        else:
+            svg = render_svg(self.flow_class)
+        return HttpResponse(svg, content_type="image/svg+xml")
 
 
 class CancelProcessView(FlowPermissionMixin, FormView):

@@ -1,14 +1,64 @@
-"""URLs of flows, processes and tasks (what ``{% flowurl %}`` returns)."""
+"""URLs of flows, processes and tasks (what ``{% flowurl %}`` returns), and the keys they carry."""
 
 from __future__ import annotations
 
-from django.urls import reverse
+import re
+
+from django.urls import register_converter, reverse
 
 from ..status import ProcessStatus, TaskStatus
 
-__all__ = ["flow_url", "process_url", "process_url_of", "task_url", "next_task_url"]
+__all__ = [
+    "flow_url",
+    "process_url",
+    "process_url_of",
+    "task_url",
+    "next_task_url",
+    "KeyConverter",
+    "parse_key",
+    "KEY_CONVERTER",
+]
 
 NAMESPACE = "viewflow"
+
+#: the largest primary key a database stores (a signed 64-bit integer, as BigAutoField)
+MAX_KEY = 2**63 - 1
+
+
+def parse_key(text):
+    """``text`` as a primary key when it is one (ASCII digits, within 64 bits), else None.
+
+    A longer number cannot name a row; handing it to the database would fail on
+    SQLite ("Python int too large to convert to SQLite INTEGER") instead of
+    finding nothing. ``str.isdigit`` is not used: it accepts "²", which ``int()`` refuses.
+    """
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,19}", text):
+        return None
+    key = int(text)
+    return key if key <= MAX_KEY else None
+
+
+class KeyConverter:
+    """``<viewflow_pk:process_pk>``: a primary key in a URL, at most a signed 64-bit integer.
+
+    A URL with a longer number does not resolve (a 404), on every database.
+    """
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value):
+        key = parse_key(value)
+        if key is None:
+            raise ValueError(f"{value!r} is not a primary key")  # the URL does not match
+        return key
+
+    def to_url(self, value):
+        return str(value)
+
+
+#: the converter's name in URL patterns
+KEY_CONVERTER = "viewflow_pk"
+register_converter(KeyConverter, KEY_CONVERTER)
 
 
 def flow_url(flow_class, action="process-list"):
