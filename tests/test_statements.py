@@ -5,11 +5,12 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext, isolate_apps
 from django.utils import timezone
 
 from tests.testapp.flows import CodeStartFlow
-from tests.testapp.models import DetailedSampleProcess, SampleTask
+from tests.testapp.models import DetailedSampleProcess, SampleProcess, SampleTask
 from viewflow import statements
 from viewflow.models import Process, Task
 
@@ -119,3 +120,58 @@ def test_the_join_lookup_finds_its_task_and_an_open_branch(direct):
         assert ParallelFlow.gather._find(step, group)[1] is False
     ParallelFlow.branch.run(third)
     assert Task.objects.get(pk=join.pk).status == "DONE"
+
+
+@pytest.mark.parametrize("model", [SampleProcess, Process, DetailedSampleProcess], ids=["child", "base", "grandchild"])
+def test_a_new_process_is_inserted_as_save_inserts_it(direct, model):
+    fields = {"text": "ünïcode", "items": ["a", {"b": 1}]} if model is not Process else {}
+    process, twin = (model(flow_class=CodeStartFlow, status="STARTED", **fields) for _ in range(2))
+    with CaptureQueriesContext(connection) as writes:
+        statements.insert_process(process, "default")
+    twin.save()
+    if direct and statements.takes_direct_path("default") and model is not DetailedSampleProcess:
+        assert [sql.split()[0] for sql in (q["sql"] for q in writes)] == ["INSERT"] * (2 if model is SampleProcess else 1)
+    assert not process._state.adding and process._state.db == "default"
+    saved, saved_twin = model.objects.get(pk=process.pk), model.objects.get(pk=twin.pk)
+    same = {"id": 0, "process_ptr_id": 0, "sampleprocess_ptr_id": 0, "created": None}
+    assert {**_fields(saved), **same} == {**_fields(saved_twin), **same}
+    assert saved.created == process.created and Process.objects.get(pk=process.pk).flow_class is CodeStartFlow
+    task = Task(process=process, flow_task=CodeStartFlow.approve, flow_task_type="HUMAN")
+    assert task.process_id == process.pk  # the key Task's foreign key reads is set too
+
+
+def test_a_process_model_someone_hooks_into_is_saved_by_save():
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((sender, instance.text, created))
+
+    post_save.connect(receiver, sender=SampleProcess)
+    try:
+        process = SampleProcess(flow_class=CodeStartFlow, status="STARTED", text="hooked")
+        statements.insert_process(process, "default")
+    finally:
+        post_save.disconnect(receiver, sender=SampleProcess)
+    assert seen == [(SampleProcess, "hooked", True)]
+    assert SampleProcess.objects.get(pk=process.pk).text == "hooked"
+
+
+@isolate_apps("tests.testapp")
+def test_only_plain_process_models_skip_save():
+    class OwnSave(Process):
+        class Meta:
+            app_label = "testapp"
+
+        def save(self, *args, **kwargs):
+            super().save(*args, **kwargs)
+
+    class Plain(Process):
+        class Meta:
+            app_label = "testapp"
+
+    class Deeper(Plain):
+        class Meta:
+            app_label = "testapp"
+
+    assert statements._saved_plainly(Plain) and statements._saved_plainly(Process)
+    assert not statements._saved_plainly(OwnSave) and not statements._saved_plainly(Deeper)

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from . import signals
 from .exceptions import FlowRuntimeError
 from .models import Process, Task
-from .statements import insert_rows, update_if_status
+from .statements import insert_process, insert_rows, update_if_status
 from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
 
 __all__ = [
@@ -548,7 +548,7 @@ class StartActivation(Activation):
         if process.pk is None:
             process.flow_class = self.flow_class
             process.status = ProcessStatus.STARTED
-            process.save(using=self.step.using)
+            insert_process(process, self.step.using)
         elif process.status == ProcessStatus.NEW:
             self.step.set_process_status(ProcessStatus.STARTED)
 
