@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.db.models.signals import post_save
+from django.db import DatabaseError, connection
+from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext, isolate_apps
 from django.utils import timezone
 
@@ -175,3 +175,43 @@ def test_only_plain_process_models_skip_save():
 
     assert statements._saved_plainly(Plain) and statements._saved_plainly(Process)
     assert not statements._saved_plainly(OwnSave) and not statements._saved_plainly(Deeper)
+
+
+@pytest.mark.parametrize("model", [SampleProcess, DetailedSampleProcess], ids=["child", "grandchild"])
+def test_saving_a_process_writes_what_save_with_update_fields_writes(direct, model):
+    process, twin = (model.objects.create(flow_class=CodeStartFlow, status="STARTED", text="a") for _ in range(2))
+    for instance in (process, twin):
+        instance.text, instance.items, instance.status = "b", [1, {"c": None}], "DONE"  # status: the engine's
+    with CaptureQueriesContext(connection) as writes:
+        process.save()
+    own = [f.name for f in model._meta.concrete_fields if not f.primary_key and f.name not in Process.ENGINE_FIELDS]
+    twin.save(update_fields=own)
+    if direct and statements.takes_direct_path("default") and model is SampleProcess:
+        assert [q["sql"].split()[0] for q in writes] == ["UPDATE"]
+    same = {"id": 0, "process_ptr_id": 0, "sampleprocess_ptr_id": 0, "created": None}
+    saved = model.objects.get(pk=process.pk)
+    assert {**_fields(saved), **same} == {**_fields(model.objects.get(pk=twin.pk)), **same}
+    assert saved.text == "b" and saved.status == "STARTED"
+
+
+def test_saving_a_deleted_or_hooked_process_behaves_as_save():
+    process = SampleProcess.objects.create(flow_class=CodeStartFlow, status="STARTED", text="a")
+    seen = []
+
+    def receiver(sender, instance, update_fields, **kwargs):
+        seen.append(sorted(update_fields))
+
+    pre_save.connect(receiver, sender=SampleProcess)
+    try:
+        process.save()
+    finally:
+        pre_save.disconnect(receiver, sender=SampleProcess)
+    assert seen == [["approved", "count", "items", "text"]]
+    Process.objects.filter(pk=process.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        process.save()
+    deferred = SampleProcess.objects.create(flow_class=CodeStartFlow, status="STARTED", text="a")
+    partial = SampleProcess.objects.only("pk", "text").get(pk=deferred.pk)
+    partial.text = "b"
+    partial.save()  # the deferred fields are loaded and written back as they were
+    assert SampleProcess.objects.get(pk=deferred.pk).text == "b"

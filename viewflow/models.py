@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .fields import FlowReferenceField, TaskReferenceField
+from .statements import update_own_row
 from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
 
 __all__ = ["Process", "Task", "ProcessStatus", "TaskStatus"]
@@ -45,11 +46,14 @@ class Process(models.Model):
         own table's). Name engine columns in ``update_fields`` to write them anyway.
         """
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
-            kwargs["update_fields"] = [
+            fields = [
                 field.name
                 for field in self._meta.concrete_fields
                 if not field.primary_key and field.name not in self.ENGINE_FIELDS
             ]
+            if not args and set(kwargs) <= {"using"} and update_own_row(self, kwargs.get("using"), fields):
+                return  # one UPDATE written without the ORM's compiling (see viewflow.statements)
+            kwargs["update_fields"] = fields
         super().save(*args, **kwargs)
 
     def __str__(self):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connections
+from django.db import DatabaseError, connections, router
 from django.db.models import signals
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "update_if_status",
     "insert_rows",
     "insert_process",
+    "update_own_row",
     "select_task_and_process",
     "can_select_task_and_process",
     "join_and_open_branch",
@@ -137,6 +138,47 @@ def insert_process(process, using):
             cursor.execute(_insert_own_row_statement(model, using), params)
 
 
+def update_own_row(process, using, names):
+    """What ``process.save(using=using, update_fields=names)`` writes, for the fields of its model's own table.
+
+    Returns False, having done nothing, where ``save()`` must do it: another
+    database, a model someone hooks into (see :func:`insert_process`), deferred
+    or generated fields, or fields of another table.
+    """
+    model = type(process)
+    using = using or router.db_for_write(model, instance=process)
+    opts = model._meta
+    fields = [opts.get_field(name) for name in names]
+    if not (
+        takes_direct_path(using)
+        and _saved_plainly(model)
+        and not signals.pre_save.has_listeners(model)
+        and not signals.post_save.has_listeners(model)
+        and all(field.model is model and not getattr(field, "generated", False) for field in fields)
+        and not process.get_deferred_fields()
+    ):
+        return False
+    process._prepare_related_fields_for_save(operation_name="save")
+    if fields:
+        connection = connections[using]
+        params = [field.get_db_prep_save(field.pre_save(process, False), connection) for field in fields]
+        params.append(opts.pk.get_db_prep_value(process.pk, connection))
+        with connection.cursor() as cursor:
+            cursor.execute(_update_own_row_statement(model, using, tuple(names)), params)
+            if not cursor.rowcount:
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+        process._state.db, process._state.adding = using, False
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def _update_own_row_statement(model, using, names):
+    quote = connections[using].ops.quote_name
+    opts = model._meta
+    assignments = ", ".join(f"{quote(opts.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {quote(opts.db_table)} SET {assignments} WHERE {quote(opts.pk.column)} = %s"
+
+
 @functools.lru_cache(maxsize=None)
 def _saved_plainly(model):
     """Is ``model`` saved by ``Process.save()`` and Django's own steps, into at most two tables?"""
@@ -150,7 +192,8 @@ def _saved_plainly(model):
     if parents and model._meta.pk.remote_field is None:  # the key must be the link to Process's row
         return False
     return model.save is Process.save and all(
-        getattr(model, name) is getattr(Model, name) for name in ("save_base", "_save_parents", "_save_table", "_do_insert")
+        getattr(model, name) is getattr(Model, name)
+        for name in ("save_base", "_save_parents", "_save_table", "_do_insert", "_do_update")
     )
 
 
