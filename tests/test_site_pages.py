@@ -430,8 +430,7 @@ def test_process_history_is_paginated_and_to_do_now_is_bounded(approver, client_
 
 @pytest.mark.django_db
 def test_chart_of_a_process_is_drawn_from_its_nodes_not_its_tasks(approver):
-    from viewflow.chart import process_states, taken_edges
-    from viewflow.views.process import chart_state
+    from viewflow.chart import process_chart_state
 
     with HelloWorldFlow.start.start() as activation:
         activation.process.text = "chart"
@@ -439,9 +438,12 @@ def test_chart_of_a_process_is_drawn_from_its_nodes_not_its_tasks(approver):
     task = process.task_set.get(flow_task=HelloWorldFlow.approve)
     with task.activation() as activation:
         activation.assign(approver)
-    tasks = list(process.task_set.all())
-    assert chart_state(HelloWorldFlow, process.pk) == (process_states(tasks), taken_edges(tasks))
-    assert chart_state(HelloWorldFlow, process.pk)[0] == {"start": "done", "approve": "active"}
+    for _i in range(20):  # more tasks of the same nodes change nothing the chart reads
+        Task.objects.create(process=process, flow_task=HelloWorldFlow.approve, flow_task_type="HUMAN", status="NEW")
+    assert process_chart_state(HelloWorldFlow, process.pk) == (
+        {"start": "done", "approve": "active"},
+        {("start", "approve")},
+    )
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-__all__ = ["layout", "render_svg", "process_states", "taken_edges"]
+__all__ = ["layout", "render_svg", "process_states", "process_chart_state"]
 
 COL_WIDTH, ROW_HEIGHT = 180, 100
 BOX_W, BOX_H = 136, 58
@@ -268,7 +268,7 @@ def render_svg(flow_class, states=None, taken=None):
     """Return the SVG markup of ``flow_class``'s chart, with one process's ``states`` and ``taken`` edges.
 
     ``taken`` is a set of ``(source node name, target node name)`` (see
-    :func:`taken_edges`); without it an edge counts as taken when both its ends
+    :func:`process_chart_state`); without it an edge counts as taken when both its ends
     were reached.
     """
     states = states or {}
@@ -368,20 +368,22 @@ def process_states(tasks):
     return states
 
 
-def taken_edges(tasks):
-    """``{(source node, target node)}`` that a process went along, from its tasks' ``previous`` links.
+def process_chart_state(flow_class, process_pk):
+    """``(states, taken edges)`` of a process for :func:`render_svg`, in two bounded queries.
 
-    ``tasks`` are all the tasks of one process; one query reads the links.
+    The rows read grow with the flow's nodes, not with the process's tasks: the
+    distinct (node, status) pairs, and the distinct (previous node, node) links.
     """
-    tasks = list(tasks)
-    if not tasks:
-        return set()
-    nodes = {task.pk: task.flow_task for task in tasks}
-    through = type(tasks[0]).previous.through
-    links = through.objects.filter(from_task__process_id=tasks[0].process_id).values_list("from_task_id", "to_task_id")
-    taken = set()
-    for task_id, previous_id in links:
-        node, previous = nodes.get(task_id), nodes.get(previous_id)
-        if node is not None and previous is not None:
-            taken.add((previous.name, node.name))
-    return taken
+    from types import SimpleNamespace
+
+    task_cls = flow_class.task_cls
+    pairs = task_cls._default_manager.filter(process_id=process_pk).order_by().values_list("flow_task", "status")
+    states = process_states(SimpleNamespace(flow_task=node, status=status) for node, status in pairs.distinct())
+    links = (
+        task_cls.previous.through.objects.filter(from_task__process_id=process_pk)
+        .order_by()
+        .values_list("to_task__flow_task", "from_task__flow_task")
+        .distinct()
+    )
+    taken = {(previous.name, node.name) for previous, node in links if previous is not None and node is not None}
+    return states, taken

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.core.paginator import Paginator
+from django.db import models
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
-from ..chart import process_states, render_svg
+from ..chart import process_chart_state, render_svg
 from ..conf import viewflow_settings
 from ..exceptions import FlowRuntimeError
 from ..models import Process
@@ -24,7 +22,7 @@ from .lists import CappedPaginator, capped_counts, deep_cap, nav_of, nav_queryse
 from .mixins import FlowViewMixin
 from .urls import parse_key, process_url
 
-__all__ = ["ProcessListView", "ProcessDetailView", "FlowChartView", "CancelProcessView", "chart_state"]
+__all__ = ["ProcessListView", "ProcessDetailView", "FlowChartView", "CancelProcessView"]
 
 
 class FlowPermissionMixin(FlowViewMixin):
@@ -193,30 +191,10 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
             history_page=history_page,
             active_tasks=active[:limit],
             more_active_tasks=len(active) > limit,
-            chart=render_svg(self.flow_class, *chart_state(self.flow_class, process.pk)),
+            chart=render_svg(self.flow_class, *process_chart_state(self.flow_class, process.pk)),
             can_manage=self.flow_class.can_manage(user),
             **kwargs,
         )
-
-
-def chart_state(flow_class, process_pk):
-    """``(states, taken edges)`` of a process for :func:`~viewflow.chart.render_svg`, in two bounded queries.
-
-    The rows read grow with the flow's nodes, not with the process's tasks: the
-    distinct (node, status) pairs, and the distinct (node, previous node) links.
-    """
-    task_cls = flow_class.task_cls
-    tasks = task_cls._default_manager.filter(process_id=process_pk)
-    pairs = tasks.order_by().values_list("flow_task", "status").distinct()
-    states = process_states(SimpleNamespace(flow_task=node, status=status) for node, status in pairs)
-    links = (
-        task_cls.previous.through.objects.filter(from_task__process_id=process_pk)
-        .order_by()
-        .values_list("to_task__flow_task", "from_task__flow_task")
-        .distinct()
-    )
-    taken = {(previous.name, node.name) for previous, node in links if previous is not None and node is not None}
-    return states, taken
 
 
 class FlowChartView(FlowPermissionMixin, View):
@@ -225,7 +203,7 @@ class FlowChartView(FlowPermissionMixin, View):
     def get(self, request, *args, **kwargs):
         if "process_pk" in kwargs:
             process = self.get_process()
-            svg = render_svg(self.flow_class, *chart_state(self.flow_class, process.pk))
+            svg = render_svg(self.flow_class, *process_chart_state(self.flow_class, process.pk))
         else:
             svg = render_svg(self.flow_class)
         return HttpResponse(svg, content_type="image/svg+xml")

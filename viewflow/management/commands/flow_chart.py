@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...chart import process_states, render_svg
+from ...chart import process_chart_state, render_svg
 from ._flows import find_flow
 
 
@@ -23,13 +23,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, flow, output=None, process=None, **options):
         flow_class = find_flow(flow)
-        states = None
+        state = ()
         if process is not None:
             found = flow_class.process_cls._default_manager.filter(pk=process, flow_class=flow_class).first()
             if found is None:
                 raise CommandError(f"No process #{process} of {flow_class._meta.flow_label}.")
-            states = process_states(flow_class.task_cls._default_manager.filter(process_id=found.pk))
-        svg = render_svg(flow_class, states)
+            state = process_chart_state(flow_class, found.pk)
+        svg = render_svg(flow_class, *state)
         if output:
             with open(output, "w", encoding="utf-8") as file:
                 file.write(svg)
