@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +30,8 @@ SCENARIOS = ["hello_http", "hello_api", "split_join", "inbox", "concurrent_join"
 COMPARABLE = {"hello_http": "handler", "hello_api": "handler", "split_join": None, "inbox": None,
               "concurrent_join": "select_for_update_lock"}
 PEER_VARIANT = {"concurrent_join": "select_for_update_lock"}
+#: the scenarios of a few seconds each, run in several rounds (see ``report``)
+ROUNDED = ("hello_http", "hello_api", "split_join")
 
 
 def eprint(*args):
@@ -115,22 +118,38 @@ def commit_share(ours_by, peer_by, dbs):
     ]
 
 
+def median_run(runs):
+    """The run with the median processes per second (the middle one of an odd number)."""
+    ranked = sorted(runs, key=lambda r: r.get("processes_per_s") or 0)
+    return ranked[(len(ranked) - 1) // 2]
+
+
 def report(ours, peer, dbs):
-    """Markdown tables and the summary dict."""
-    ours_by = {}
+    """Markdown tables and the summary dict.
+
+    A scenario run in several rounds (ours, then the peer's, again and again) is
+    shown by each library's median run; its throughput ratio is the median of
+    the rounds' ratios, each taken between two runs made one after the other.
+    """
+    ours_runs, peer_runs = {}, {}
     for r in ours:
-        ours_by.setdefault(key(r), {})[r.get("variant")] = r
-    peer_by = {}
+        ours_runs.setdefault(key(r), {}).setdefault(r.get("variant"), []).append(r)
     for r in peer:
         if r.get("variant") in (None, PEER_VARIANT.get(r["scenario"])):
-            peer_by[key(r)] = r
-    summary, rows, lines = {}, [], []
+            peer_runs.setdefault(key(r), []).append(r)
+    ours_by = {k: {variant: median_run(runs) for variant, runs in variants.items()} for k, variants in ours_runs.items()}
+    peer_by = {k: median_run(runs) for k, runs in peer_runs.items()}
+    summary, rows, lines, rounds = {}, [], [], []
     for scenario in SCENARIOS:
         for db in dbs:
             mine = ours_by.get((scenario, db), {}).get(COMPARABLE[scenario])
             theirs = peer_by.get((scenario, db))
             if mine is None or theirs is None or mine.get("skipped") or theirs.get("skipped"):
                 continue
+            paired = [
+                ratio(a.get("processes_per_s"), b.get("processes_per_s"))
+                for a, b in zip(ours_runs[(scenario, db)][COMPARABLE[scenario]], peer_runs[(scenario, db)])
+            ]
             if scenario == "inbox":
                 # the fill is bench code and SQL per process means nothing for it: compare the queue
                 # page, pages per second (peer GET ms / ours) and SQL statements per GET
@@ -139,6 +158,9 @@ def report(ours, peer, dbs):
             else:
                 q_ratio = ratio(mine.get("sql_queries_per_process"), theirs.get("sql_queries_per_process"))
                 t_ratio = ratio(mine.get("processes_per_s"), theirs.get("processes_per_s"))
+                if len(paired) > 1 and None not in paired:
+                    t_ratio = statistics.median(paired)
+                    rounds.append([scenario, db, ", ".join(fmt(r, 2, "x") for r in paired), fmt(t_ratio, 2, "x")])
             summary[f"{scenario}/{db}"] = {"throughput_ratio": t_ratio, "query_ratio": q_ratio}
             lo, lp = latency(mine), latency(theirs)
             rows.append([
@@ -161,6 +183,15 @@ def report(ours, peer, dbs):
                  "concurrent_join: ours with select_for_update_lock vs the peer's select_for_update_lock (NOWAIT + retries); "
                  "latency per branch task. The peer harness reports p95, not p99.")
     lines.append("")
+    if rounds:
+        lines.append("### Rounds: ours then the peer's, one after the other")
+        lines.append("")
+        lines.append(table(["scenario", "db", "ratio of each round", "median (the ratio above)"], rounds))
+        lines.append("")
+        lines.append("The machine's speed drifts by a fifth within minutes; a ratio of two runs made one after the "
+                     "other drifts less, and the median of several rounds least. The table above shows each "
+                     "library's median run.")
+        lines.append("")
 
     # the other runs of ours (§1 flow with its Job, cache lock), against the same peer run
     extra = []
@@ -241,7 +272,11 @@ def main(argv=None):
     parser.add_argument("--skip-peer", default=None, metavar="FILE", help="reuse the peer's results from FILE")
     parser.add_argument("--skip-ours", default=None, metavar="FILE", help="reuse our results from FILE")
     parser.add_argument("--out-dir", default=str(ROOT / "bench"), help="where results-*.json go")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of the short scenarios, ours then the peer's each time (default 3; 1 with --quick)")
     args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
     dbs = args.db.split(",")
     env = dict(os.environ)
     if "postgres" in dbs:
@@ -265,14 +300,16 @@ def main(argv=None):
             if scenario == "concurrent_join" and db != "postgres":
                 continue
             only = ["--db", db, "--only", scenario] + (["--quick"] if args.quick else [])
-            if not args.skip_ours:
-                cmd = [sys.executable, "-m", "bench.main", *only, "--no-extras"]
-                ours += run(cmd, env, f"ours {scenario} on {db}")[0]
-                save()
-            if not args.skip_peer:
-                cmd = [str(PEER / "run.sh"), *only, "--variants", "select_for_update_lock"]
-                peer += run(cmd, env, f"peer {scenario} on {db}")[0]
-                save()
+            for round_ in range(args.rounds if scenario in ROUNDED else 1):
+                label = f"{scenario} on {db}" + (f", round {round_ + 1}" if scenario in ROUNDED else "")
+                if not args.skip_ours:
+                    cmd = [sys.executable, "-m", "bench.main", *only, "--no-extras"]
+                    ours += run(cmd, env, f"ours {label}")[0]
+                    save()
+                if not args.skip_peer:
+                    cmd = [str(PEER / "run.sh"), *only, "--variants", "select_for_update_lock"]
+                    peer += run(cmd, env, f"peer {label}")[0]
+                    save()
     if not args.skip_ours and not args.quick:
         # ours only: the §1 flow with its Job, the inbox at 1,000,000 (PostgreSQL), the cache lock;
         # the hello world extras with a smaller N to keep the run short
