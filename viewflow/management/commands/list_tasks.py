@@ -42,7 +42,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--status",
             action="append",
-            choices=[TaskStatus.ERROR, TaskStatus.SCHEDULED, TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.STARTED],
+            choices=[
+                status.value
+                for status in (TaskStatus.ERROR, TaskStatus.SCHEDULED, TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.STARTED)
+            ],
             help="only these statuses (repeatable); default: ERROR, SCHEDULED and NEW",
         )
         parser.add_argument(

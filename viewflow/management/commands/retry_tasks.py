@@ -68,10 +68,14 @@ class Command(BaseCommand):
                 failed += 1
                 self.stderr.write(f"Could not retry {label}: {exc}")
                 continue
-            task.refresh_from_db(fields=["status", "external_task_id"])
+            task.refresh_from_db(fields=["status", "external_task_id", "error"])
             if task.status == TaskStatus.ERROR:  # it ran again at once (in-process) and failed again
                 failed += 1
                 self.stderr.write(f"Retried {label}: {before} -> ERROR: it failed again (see the task's error).")
+                continue
+            if task.status == TaskStatus.SCHEDULED and task.error:  # the new message could not be sent either
+                failed += 1
+                self.stderr.write(f"Could not send the message of {label}: it stays SCHEDULED (see the task's error).")
                 continue
             message = f" (message {task.external_task_id})" if task.status == TaskStatus.SCHEDULED else ""
             self.stdout.write(f"Retried {label}: {before} -> {task.status}{message}.")
