@@ -251,6 +251,19 @@ def test_cancel_task_action(admin_client):
     assert task.status == TaskStatus.CANCELED
 
 
+@pytest.mark.parametrize(
+    "action, why", [("cancel_tasks", "already finished"), ("unassign_tasks", "not assigned"), ("undo_tasks", "not done")]
+)
+def test_task_actions_say_which_tasks_they_skipped(admin_client, action, why):
+    process = OpsReviewFlow.start.run()
+    start = process.task_set.get(flow_task=OpsReviewFlow.start)  # DONE
+    review = review_task(process)  # NEW
+    chosen = {"cancel_tasks": start, "unassign_tasks": review, "undo_tasks": review}[action]
+    notes = messages_of(post_action(admin_client, "task", action, [chosen]))
+    assert f"1 task skipped: {why}." in notes
+    assert chosen.status == Task.objects.get(pk=chosen.pk).status
+
+
 def test_subclass_process_admin_edits_data_fields_only(admin_client):
     with HelloWorldFlow.start.start() as activation:
         activation.process.text = "hello"

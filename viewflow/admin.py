@@ -308,6 +308,18 @@ class TaskAdmin(admin.ModelAdmin):
         owners = User._default_manager.filter(**{User.USERNAME_FIELD: term}).values("pk")
         return queryset.filter(Q(owner__in=owners) | Q(external_task_id=term)), False
 
+    def _those_in(self, request, queryset, statuses, why_not):
+        """The selected tasks in one of ``statuses``; the others are counted in a message saying ``why_not``."""
+        skipped = queryset.exclude(status__in=statuses).count()
+        if skipped:
+            self.message_user(
+                request,
+                ngettext("%(n)d task skipped: %(why)s.", "%(n)d tasks skipped: %(why)s.", skipped)
+                % {"n": skipped, "why": why_not},
+                messages.WARNING,
+            )
+        return queryset.filter(status__in=statuses)
+
     def save_model(self, request, obj, form, change):
         fields = [name for name in form.changed_data if name not in TASK_ENGINE_FIELDS]
         if fields:
@@ -320,14 +332,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry selected tasks in error"), permissions=("change",))
     def retry_tasks(self, request, queryset):
-        errored = queryset.filter(status=TaskStatus.ERROR)
-        skipped = queryset.exclude(status=TaskStatus.ERROR).count()
-        if skipped:
-            self.message_user(
-                request,
-                ngettext("%d task skipped: not in error.", "%d tasks skipped: not in error.", skipped) % skipped,
-                messages.WARNING,
-            )
+        errored = self._those_in(request, queryset, (TaskStatus.ERROR,), _("not in error"))
 
         def retry(task):
             with task.activation() as activation:
@@ -344,7 +349,7 @@ class TaskAdmin(admin.ModelAdmin):
         _run_each(
             self,
             request,
-            queryset.filter(status__in=ACTIVE_TASK_STATUSES),
+            self._those_in(request, queryset, ACTIVE_TASK_STATUSES, _("already finished")),
             cancel,
             lambda n: ngettext("%d task canceled.", "%d tasks canceled.", n) % n,
         )
@@ -358,7 +363,7 @@ class TaskAdmin(admin.ModelAdmin):
         _run_each(
             self,
             request,
-            queryset.filter(status=TaskStatus.ASSIGNED),
+            self._those_in(request, queryset, (TaskStatus.ASSIGNED,), _("not assigned")),
             unassign,
             lambda n: ngettext("%d task unassigned.", "%d tasks unassigned.", n) % n,
         )
@@ -373,7 +378,7 @@ class TaskAdmin(admin.ModelAdmin):
         _run_each(
             self,
             request,
-            queryset.filter(status=TaskStatus.DONE),
+            self._those_in(request, queryset, (TaskStatus.DONE,), _("not done")),
             undo,
             lambda n: ngettext("%d task undone.", "%d tasks undone.", n) % n,
         )
