@@ -321,6 +321,24 @@ def test_an_operation_the_status_refuses_says_so_in_a_sentence(user_factory, cli
     assert rows() == before
 
 
+def test_a_finished_process_offers_no_cancel_or_undo_page(user_factory, client_for):
+    process = start_integrity("finished")
+    task = task_of(process, IntegrityFlow.start)  # DONE
+    Process.objects.filter(pk=process.pk).update(status="DONE")
+    manager = client_for(user_factory("manager", superuser=True))
+    before = rows()
+    for method in (manager.get, manager.post):
+        response = method(url(process, "start", task, "undo"))
+        assert response.status_code == 302 and response["Location"].endswith("/detail/")
+        assert f"Start #{task.pk} cannot be undone: its process is finished." in messages_of(response)
+        response = method(f"/flows/{IntegrityFlow._meta.flow_label}/{process.pk}/cancel/")
+        assert response.status_code == 302 and response["Location"] == f"/flows/{IntegrityFlow._meta.flow_label}/{process.pk}/"
+        assert f"{process} is finished: there is nothing to cancel." in messages_of(response)
+    assert rows() == before
+    detail = manager.get(url(process, "start", task, "detail")).content.decode()
+    assert url(process, "start", task, "undo") not in detail
+
+
 # -- rows tampered with in the database ------------------------------------------------------
 
 
@@ -416,3 +434,12 @@ def test_exception_in_on_commit_dispatch_leaves_the_job_scheduled_and_visible(us
     crunch.refresh_from_db()
     assert crunch.status == TaskStatus.DONE and crunch.error == ""
     assert [run[0] for run in integrity_flows.JOB_RUNS] == [crunch.pk]
+
+
+def test_a_finished_task_is_a_403_for_who_may_not_see_its_process(client, vetter, user_factory, client_for):
+    process, task = claimed(vetter)
+    assert client.post(url(process, "vet", task), {"text": "done"}).status_code == 302  # vetted: DONE
+    nobody = client_for(user_factory("nobody"))
+    assert nobody.get(url(process, "vet", task)).status_code == 403
+    seen = client.get(url(process, "vet", task))  # the vetter may see the process: sent there
+    assert seen.status_code == 302 and seen["Location"] == f"/flows/{IntegrityFlow._meta.flow_label}/{process.pk}/"

@@ -156,9 +156,14 @@ def task_permissions(user, task):
             allowed.add("cancel")
         if task.status == TaskStatus.ERROR:
             allowed.add("retry")
-        if task.status == TaskStatus.DONE and node.can_undo:
+        if task.status == TaskStatus.DONE and node.can_undo and _process_running(task):
             allowed.add("undo")
     return allowed
+
+
+def _process_running(task):
+    """False when the task's process, if already loaded, is finished: nothing of it can be undone then."""
+    return not task._meta.get_field("process").is_cached(task) or task.process.is_active
 
 
 def users_with_permission(permission, users=None):

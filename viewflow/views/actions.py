@@ -279,7 +279,16 @@ class RetryTaskView(TaskOperationView):
 class UndoTaskView(TaskOperationView):
     valid_statuses = (TaskStatus.DONE,)
     action = "undo"
-    refused_message = gettext_lazy("%(task)s cannot be undone: it is not done.")
+    finished_process_message = gettext_lazy("%(task)s cannot be undone: its process is finished.")
+
+    @property
+    def refused_message(self):
+        if self.task.status == TaskStatus.DONE:
+            return self.finished_process_message
+        return gettext_lazy("%(task)s cannot be undone: it is not done.")
+
+    def state_allows_action(self):
+        return super().state_allows_action() and self.process.is_active
     title = gettext_lazy("Undo this task")
     success_message = gettext_lazy("%(task)s is reopened.")
 

@@ -249,12 +249,16 @@ class TaskViewMixin(FlowViewMixin):
         user = self.request.user
         if self.flow_task.can_execute(user, task):
             return None
-        if task.status in (TaskStatus.DONE, TaskStatus.CANCELED):
+        if task.status in (TaskStatus.DONE, TaskStatus.CANCELED) and self._may_see(task):
             messages.info(self.request, _("%(task)s is already %(status)s.") % {"task": task, "status": task.get_status_display().lower()})
             return HttpResponseRedirect(process_url(task.process))
         if task.status == TaskStatus.NEW and self.flow_task.can_assign(user, task):
             return HttpResponseRedirect(task_url(task, "assign"))
         raise PermissionDenied(_("This task is not assigned to you."))
+
+    def _may_see(self, task):
+        """May the user see the process page a finished task sends them to? (Else: a 403 here.)"""
+        return self.flow_class.has_view_permission(self.request.user)
 
     def get_object(self, queryset=None):
         return self.activation.process

@@ -218,6 +218,11 @@ class CancelProcessView(FlowPermissionMixin, FormView):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not self.flow_class.can_manage(request.user):
             raise PermissionDenied(_("You may not cancel processes."))
+        if request.user.is_authenticated:
+            process = self.get_process()
+            if not process.is_active:  # no confirmation page for what cannot be done
+                messages.warning(request, _("%(process)s is finished: there is nothing to cancel.") % {"process": process})
+                return HttpResponseRedirect(process_url(process))
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
