@@ -215,3 +215,18 @@ def test_saving_a_deleted_or_hooked_process_behaves_as_save():
     partial.text = "b"
     partial.save()  # the deferred fields are loaded and written back as they were
     assert SampleProcess.objects.get(pk=deferred.pk).text == "b"
+
+
+def test_saving_named_fields_of_the_own_table_takes_one_update_and_others_go_through_save():
+    process = SampleProcess.objects.create(flow_class=CodeStartFlow, status="STARTED", text="a", count=1)
+    process.text, process.count, process.status = "b", 2, "DONE"
+    with CaptureQueriesContext(connection) as writes:
+        process.save(update_fields=["text"])
+    if statements.takes_direct_path("default"):
+        assert [q["sql"].split()[0] for q in writes] == ["UPDATE"]
+    saved = SampleProcess.objects.get(pk=process.pk)
+    assert (saved.text, saved.count, saved.status) == ("b", 1, "STARTED")
+    process.save(update_fields=["status"])  # an engine column, named: Django's save writes it
+    assert SampleProcess.objects.get(pk=process.pk).status == "DONE"
+    with pytest.raises(ValueError, match="do not exist"):
+        process.save(update_fields=["no_such_field"])

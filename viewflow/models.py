@@ -45,15 +45,16 @@ class Process(models.Model):
         existing process writes the project's fields only (for a subclass, its
         own table's). Name engine columns in ``update_fields`` to write them anyway.
         """
-        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
-            fields = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name not in self.ENGINE_FIELDS
-            ]
-            if not args and set(kwargs) <= {"using"} and update_own_row(self, kwargs.get("using"), fields):
-                return  # one UPDATE written without the ORM's compiling (see viewflow.statements)
-            kwargs["update_fields"] = fields
+        if not self._state.adding and not kwargs.get("force_insert"):
+            if kwargs.get("update_fields") is None:
+                kwargs["update_fields"] = [
+                    field.name
+                    for field in self._meta.concrete_fields
+                    if not field.primary_key and field.name not in self.ENGINE_FIELDS
+                ]
+            if not args and set(kwargs) <= {"using", "update_fields"}:
+                if update_own_row(self, kwargs.get("using"), list(kwargs["update_fields"])):
+                    return  # one UPDATE written without the ORM's compiling (see viewflow.statements)
         super().save(*args, **kwargs)
 
     def __str__(self):

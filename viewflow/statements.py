@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, connections, router
 from django.db.models import signals
 
@@ -148,7 +149,10 @@ def update_own_row(process, using, names):
     model = type(process)
     using = using or router.db_for_write(model, instance=process)
     opts = model._meta
-    fields = [opts.get_field(name) for name in names]
+    try:
+        fields = [opts.get_field(name) for name in names]
+    except FieldDoesNotExist:
+        return False  # save() says what is wrong
     if not (
         takes_direct_path(using)
         and _saved_plainly(model)
