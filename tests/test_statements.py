@@ -91,6 +91,10 @@ def test_one_insert_sets_keys_and_defaults_as_bulk_create_does(direct):
     through = Task.previous.through
     statements.insert_rows(through, "default", [through(from_task_id=tasks[1].pk, to_task_id=tasks[0].pk)])
     assert list(Task.objects.get(pk=tasks[1].pk).previous.all()) == [Task.objects.get(pk=tasks[0].pk)]
+    # rows nobody reads back go in as plain values
+    links = [(tasks[2].pk, tasks[0].pk), (tasks[2].pk, tasks[1].pk)]
+    statements.insert_values(through, "default", ("from_task", "to_task"), links)
+    assert set(Task.objects.get(pk=tasks[2].pk).previous.values_list("pk", flat=True)) == {tasks[0].pk, tasks[1].pk}
 
 
 def test_more_rows_than_one_statement_takes_go_through_bulk_create():

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from . import signals
 from .exceptions import FlowRuntimeError
 from .models import Process, Task
-from .statements import insert_process, insert_rows, update_if_status
+from .statements import insert_process, insert_rows, insert_values, update_if_status
 from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
 
 __all__ = [
@@ -104,9 +104,8 @@ class Step:
             return  # a start step whose process was never created: nothing to write
         self.insert(*self.tasks)
         if self._links:
-            through = Task.previous.through
-            links = [through(from_task_id=task.pk, to_task_id=prev.pk) for task, prev in self._links]
-            insert_rows(through, self.using, links)
+            links = [(task.pk, prev.pk) for task, prev in self._links]
+            insert_values(Task.previous.through, self.using, ("from_task", "to_task"), links)
             self._links = []
         if self._signals:
             pending, self._signals = self._signals, []

@@ -25,6 +25,7 @@ __all__ = [
     "takes_direct_path",
     "update_if_status",
     "insert_rows",
+    "insert_values",
     "insert_process",
     "update_own_row",
     "select_task_and_process",
@@ -96,6 +97,34 @@ def insert_rows(model, using, objs):
     for obj, key in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding, obj._state.db = False, using
+
+
+def insert_values(model, using, names, rows):
+    """INSERT ``rows`` (tuples of values of the fields ``names``) into ``model``'s table, in one statement.
+
+    For rows nobody reads back, such as the links between tasks: no instances
+    are built. Values go through the fields' ``get_db_prep_save()``.
+    """
+    if not rows:
+        return
+    connection = connections[using]
+    fields = [model._meta.get_field(name) for name in names]
+    if not takes_direct_path(using) or len(rows) * len(fields) > (connection.features.max_query_params or 999):
+        attnames = [field.attname for field in fields]
+        model._base_manager.using(using).bulk_create([model(**dict(zip(attnames, row))) for row in rows])
+        return
+    params = [field.get_db_prep_save(value, connection) for row in rows for field, value in zip(fields, row)]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_values_statement(model, using, tuple(names), len(rows)), params)
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_values_statement(model, using, names, rows):
+    quote = connections[using].ops.quote_name
+    opts = model._meta
+    row = f"({', '.join(['%s'] * len(names))})"
+    columns = ", ".join(quote(opts.get_field(name).column) for name in names)
+    return f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"
 
 
 @functools.lru_cache(maxsize=None)
