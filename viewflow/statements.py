@@ -1,11 +1,12 @@
 """The statements every step sends, written once per model and database instead of compiled per call.
 
 A step reads one task with its process and moves tasks and processes on with
-conditional UPDATEs by primary key; a start step INSERTs the new process. Through the ORM, building and compiling
-such a query costs more Python than the database takes to answer it (about
-0.3 ms against 0.05-0.1 ms on a 2-core machine), and a locked step is only as
-short as its Python. Here their SQL is written from the models' ``_meta`` on
-first use and kept; values go through the fields' ``get_db_prep_save()`` /
+conditional UPDATEs by primary key; a start step INSERTs the new process.
+Through the ORM, building and compiling such a query costs more Python than
+the database takes to answer it (about 0.3 ms against 0.05-0.1 ms on a 2-core
+machine), and a locked step is only as short as its Python. Here their SQL is
+written from the models' ``_meta`` on first use and kept; values go through
+the fields' ``get_db_prep_save()`` /
 ``get_db_prep_value()`` and rows through the backend's and the fields'
 converters, as the ORM does, and instances are built with ``Model.from_db()``.
 
