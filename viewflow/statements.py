@@ -150,13 +150,7 @@ def insert_process(process, using):
     """
     model = type(process)
     connection = connections[using]
-    if not (
-        takes_direct_path(using)
-        and connection.features.can_return_rows_from_bulk_insert
-        and _saved_plainly(model)
-        and not signals.pre_save.has_listeners(model)
-        and not signals.post_save.has_listeners(model)
-    ):
+    if not (_written_here(model, using) and connection.features.can_return_rows_from_bulk_insert):
         process.save(using=using)
         return
     base = model._meta.get_parent_list()[0] if model._meta.parents else model
@@ -184,10 +178,7 @@ def update_own_row(process, using, names):
     except FieldDoesNotExist:
         return False  # save() says what is wrong
     if not (
-        takes_direct_path(using)
-        and _saved_plainly(model)
-        and not signals.pre_save.has_listeners(model)
-        and not signals.post_save.has_listeners(model)
+        _written_here(model, using)
         and all(field.model is model and not getattr(field, "generated", False) for field in fields)
         and not process.get_deferred_fields()
     ):
@@ -211,6 +202,16 @@ def _update_own_row_statement(model, using, names):
     opts = model._meta
     assignments = ", ".join(f"{quote(opts.get_field(name).column)} = %s" for name in names)
     return f"UPDATE {quote(opts.db_table)} SET {assignments} WHERE {quote(opts.pk.column)} = %s"
+
+
+def _written_here(model, using):
+    """May this module write a process of ``model`` where ``save()`` would? Not if anyone hooks into its saving."""
+    return (
+        takes_direct_path(using)
+        and _saved_plainly(model)
+        and not signals.pre_save.has_listeners(model)
+        and not signals.post_save.has_listeners(model)
+    )
 
 
 @functools.lru_cache(maxsize=None)
