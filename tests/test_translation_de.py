@@ -1,0 +1,167 @@
+"""The German translation: a complete, well-formed catalog, compiled, and used by the site's pages."""
+
+import ast
+import gettext
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import timezone, translation
+from helloworld.flows import HelloWorldFlow
+from helloworld.models import HelloWorldProcess
+
+import viewflow
+from viewflow.models import Task
+from viewflow.status import ProcessStatus, TaskStatus
+
+MESSAGES = Path(viewflow.__file__).resolve().parent / "locale" / "de" / "LC_MESSAGES"
+PO, MO = MESSAGES / "django.po", MESSAGES / "django.mo"
+#: python-format placeholders: %(name)s, %s, %d, %r, ... (``%%`` is a literal percent sign)
+PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
+
+
+def parse_po(text):
+    """The entries of a .po file: dicts of ``msgid``, ``msgid_plural``, ``msgstr`` (a list) and ``flags``."""
+    entries = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        entry, field, flags = {"msgstr": {}}, None, set()
+        for line in block.splitlines():
+            line = line.strip()
+            if line.startswith("#,"):
+                flags |= {flag.strip() for flag in line[2:].split(",")}
+            elif line.startswith("#") or not line:
+                continue
+            elif line.startswith('"'):
+                value = ast.literal_eval(line)
+                if isinstance(field, int):
+                    entry["msgstr"][field] += value
+                else:
+                    entry[field] += value
+            else:
+                keyword, _, value = line.partition(" ")
+                value = ast.literal_eval(value)
+                plural = re.fullmatch(r"msgstr\[(\d+)\]", keyword)
+                if plural or keyword == "msgstr":
+                    field = int(plural.group(1)) if plural else 0
+                    entry["msgstr"][field] = value
+                else:
+                    field = keyword
+                    entry[field] = value
+        if "msgid" in entry:
+            entry["msgstr"] = [entry["msgstr"][index] for index in sorted(entry["msgstr"])]
+            entry["flags"] = flags
+            entries.append(entry)
+    return entries
+
+
+def placeholders(text):
+    return sorted(found for found in PLACEHOLDER.findall(text) if found != "%%")
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return parse_po(PO.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def messages(entries):
+    """The entries without the header (whose msgid is empty)."""
+    return [entry for entry in entries if entry["msgid"]]
+
+
+def test_the_header_describes_german(entries):
+    header = entries[0]
+    assert header["msgid"] == "" and "fuzzy" not in header["flags"]
+    assert "Language: de\n" in header["msgstr"][0]
+    assert "Content-Type: text/plain; charset=UTF-8\n" in header["msgstr"][0]
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);\n" in header["msgstr"][0]
+
+
+def test_every_message_is_translated_and_not_fuzzy(messages):
+    assert len(messages) > 150
+    assert [entry["msgid"] for entry in messages if "fuzzy" in entry["flags"]] == []
+    assert [entry["msgid"] for entry in messages if not all(entry["msgstr"]) or not entry["msgstr"]] == []
+    plurals = [entry for entry in messages if "msgid_plural" in entry]
+    assert plurals and all(len(entry["msgstr"]) == 2 for entry in plurals)
+    assert all(len(entry["msgstr"]) == 1 for entry in messages if "msgid_plural" not in entry)
+
+
+def test_translations_keep_the_placeholders(messages):
+    wrong = []
+    for entry in messages:
+        sources = [entry["msgid"], entry.get("msgid_plural", entry["msgid"])]
+        for index, translated in enumerate(entry["msgstr"]):
+            if placeholders(translated) != placeholders(sources[min(index, 1)]):
+                wrong.append((entry["msgid"], translated))
+    assert wrong == []
+    assert all("python-format" in entry["flags"] for entry in messages if placeholders(entry["msgid"]))
+
+
+def test_the_placeholder_check_finds_mistakes():
+    assert placeholders("%(task)s is done, 100%% sure, %d left") == ["%(task)s", "%d"]
+    assert placeholders("%(task)s ist erledigt") != placeholders("%(process)s is done")
+
+
+def test_the_compiled_catalog_matches_the_po(messages):
+    with MO.open("rb") as mo:
+        catalog = gettext.GNUTranslations(mo)
+    assert catalog.info()["language"] == "de"
+    expected = {}
+    for entry in messages:
+        if "msgid_plural" in entry:
+            expected.update({(entry["msgid"], index): text for index, text in enumerate(entry["msgstr"])})
+        else:
+            expected[entry["msgid"]] = entry["msgstr"][0]
+    compiled = {key: value for key, value in catalog._catalog.items() if key != ""}
+    assert compiled == expected
+    assert catalog.ngettext("%d day", "%d days", 1) == "%d Tag"
+    assert catalog.ngettext("%d day", "%d days", 3) == "%d Tage"
+
+
+def test_django_uses_the_german_catalog():
+    with translation.override("de"):
+        assert translation.gettext("Inbox") == "Posteingang"
+        assert translation.ngettext("%d task canceled.", "%d tasks canceled.", 2) % 2 == "2 Aufgaben abgebrochen."
+    assert translation.gettext("Inbox") == "Inbox"
+
+
+@pytest.fixture
+def approver(user_factory):
+    return user_factory("approver", "helloworld.can_approve_helloworldprocess", "helloworld.view_helloworldprocess")
+
+
+def test_the_flow_list_is_german(approver, client_for):
+    client = client_for(approver)
+    with translation.override("de"):
+        response = client.get("/flows/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for word in ("Abläufe", "Posteingang", "Warteschlange", "Archiv", "Abmelden", "Vorgänge"):
+        assert word in page, word
+    assert "Log out" not in page and ">Inbox<" not in page
+
+
+def test_the_inbox_is_german(approver, client_for):
+    client = client_for(approver)
+    with translation.override("de"):
+        empty = client.get("/flows/inbox/")
+    assert empty.status_code == 200
+    assert "Nichts zu tun: Ihnen ist keine Aufgabe zugewiesen." in empty.content.decode()
+
+    process = HelloWorldProcess.objects.create(flow_class=HelloWorldFlow, status=ProcessStatus.STARTED, text="hallo")
+    Task.objects.create(
+        process=process,
+        flow_task=HelloWorldFlow.approve,
+        flow_task_type="HUMAN",
+        owner_permission="helloworld.can_approve_helloworldprocess",
+        status=TaskStatus.ASSIGNED,
+        owner=approver,
+        created=timezone.now(),
+    )
+    with translation.override("de"):
+        response = client.get("/flows/inbox/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for word in ("Posteingang", "Aufgabe", "Vorgang", "Wartet seit", "Öffnen", "Zugewiesen"):
+        assert word in page, word
+    assert "Waiting since" not in page
