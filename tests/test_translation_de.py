@@ -108,10 +108,12 @@ def test_the_compiled_catalog_matches_the_po(messages):
     assert catalog.info()["language"] == "de"
     expected = {}
     for entry in messages:
+        # gettext keys a message with a context as "context\x04msgid"
+        msgid = f"{entry['msgctxt']}\x04{entry['msgid']}" if "msgctxt" in entry else entry["msgid"]
         if "msgid_plural" in entry:
-            expected.update({(entry["msgid"], index): text for index, text in enumerate(entry["msgstr"])})
+            expected.update({(msgid, index): text for index, text in enumerate(entry["msgstr"])})
         else:
-            expected[entry["msgid"]] = entry["msgstr"][0]
+            expected[msgid] = entry["msgstr"][0]
     compiled = {key: value for key, value in catalog._catalog.items() if key != ""}
     assert compiled == expected
     assert catalog.ngettext("%d day", "%d days", 1) == "%d Tag"
@@ -122,6 +124,7 @@ def test_django_uses_the_german_catalog():
     with translation.override("de"):
         assert translation.gettext("Inbox") == "Posteingang"
         assert translation.ngettext("%d task canceled.", "%d tasks canceled.", 2) % 2 == "2 Aufgaben abgebrochen."
+        assert translation.pgettext("cannot be …", "assigned") == "zugewiesen"
     assert translation.gettext("Inbox") == "Inbox"
 
 

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from django.db import DatabaseError, Error, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from . import signals
 from .exceptions import FlowRuntimeError
@@ -242,10 +243,35 @@ def _task_label(task):
     return _("Task #%(pk)s (%(node)s)") % {"pk": task.pk or _("new"), "node": name}
 
 
+#: the words the messages put in their sentences, translated with them:
+#: past participles ("… cannot be assigned") and verbs ("… may not assign …")
+_WORDS = {
+    "assigned": pgettext_lazy("cannot be …", "assigned"),
+    "unassigned": pgettext_lazy("cannot be …", "unassigned"),
+    "reassigned": pgettext_lazy("cannot be …", "reassigned"),
+    "completed": pgettext_lazy("cannot be …", "completed"),
+    "canceled": pgettext_lazy("cannot be …", "canceled"),
+    "retried": pgettext_lazy("cannot be …", "retried"),
+    "undone": pgettext_lazy("cannot be …", "undone"),
+    "run": pgettext_lazy("cannot be …", "run"),
+    "assign": pgettext_lazy("may not …", "assign"),
+    "unassign": pgettext_lazy("may not …", "unassign"),
+    "reassign": pgettext_lazy("may not …", "reassign"),
+    "complete": pgettext_lazy("may not …", "complete"),
+    "cancel": pgettext_lazy("may not …", "cancel"),
+    "retry": pgettext_lazy("may not …", "retry"),
+    "undo": pgettext_lazy("may not …", "undo"),
+}
+
+
+def _word(action):
+    return _WORDS.get(action, action)
+
+
 def _illegal(task, action):
     return FlowRuntimeError(
         _("%(task)s cannot be %(action)s: its status is %(status)s.")
-        % {"task": _task_label(task), "action": action, "status": task.get_status_display()}
+        % {"task": _task_label(task), "action": _word(action), "status": task.get_status_display()}
     )
 
 
@@ -322,7 +348,7 @@ class Activation:
                 _("%(task)s cannot be %(action)s: the status of process #%(pk)s is %(status)s.")
                 % {
                     "task": _task_label(self.task),
-                    "action": action,
+                    "action": _word(action),
                     "pk": self.process.pk,
                     "status": self.process.get_status_display(),
                 }
@@ -334,13 +360,13 @@ class Activation:
 
             raise PermissionDenied(
                 _("%(user)s may not %(action)s %(task)s.")
-                % {"user": by, "action": action, "task": _task_label(self.task)}
+                % {"user": by, "action": _word(action), "task": _task_label(self.task)}
             )
 
     def _not_human(self, action):
         return FlowRuntimeError(
             _("%(task)s cannot be %(action)s: nobody does %(type)s tasks by hand.")
-            % {"task": _task_label(self.task), "action": action, "type": self.task.flow_task_type}
+            % {"task": _task_label(self.task), "action": _word(action), "type": self.task.flow_task_type}
         )
 
     def assign(self, user, by=None):
