@@ -137,9 +137,10 @@ class Step:
                 raise _illegal(task, fields.get("status", "?"))
         else:
             if not update_if_status(Task, self.using, task.pk, expected, fields):
+                statuses = "/".join(str(TaskStatus(status).label) for status in expected)
                 raise FlowRuntimeError(
                     _("%(task)s was changed by someone else (it is no longer %(statuses)s).")
-                    % {"task": _task_label(task), "statuses": "/".join(str(TaskStatus(status).label) for status in expected)}
+                    % {"task": _task_label(task), "statuses": statuses}
                 )
         for name, value in fields.items():
             setattr(task, name, value)
