@@ -152,3 +152,49 @@ def test_view_decorators_are_exported_from_views_and_flow():
 
     assert flow.flow_view is views.flow_view is decorators.flow_view
     assert flow.flow_start_view is views.flow_start_view is decorators.flow_start_view
+
+
+def inputs_of(page):
+    """``{name: value}`` of the page's inputs (what a browser would send back untouched)."""
+    import re
+
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and name.group(1) != "csrfmiddlewaretoken" and 'type="checkbox"' not in tag:
+            data[name.group(1)] = value.group(1) if value else ""
+    return data
+
+
+def test_extra_views_inlines_show_on_the_default_pages(boss, rf):
+    """A CreateWithInlinesView/UpdateWithInlinesView with no template of its own: the default
+    start and task pages show its inline formsets, and the page as sent can be submitted."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    from tests.testapp import views
+
+    def call(view_class, node, method="get", data=None, **kwargs):
+        request = getattr(rf, method)("/", data or {})
+        request.user, request._dont_enforce_csrf_checks = boss, True
+        request._messages = CookieStorage(request)
+        view = view_class.as_view(template_name=None)  # the site's own start.html / task.html
+        response = view(request, flow_class=node.flow_class, flow_task=node, **kwargs)
+        return response.render() if hasattr(response, "render") else response
+
+    page = call(views.StartWithLinesView, InlineStartFlow.start).content.decode()
+    assert 'name="lines-TOTAL_FORMS"' in page and 'name="lines-0-name"' in page
+    assert "Sample lines" in page  # the formset's heading: its model's plural name
+    data = {**inputs_of(page), "text": "from the default page", "lines-0-name": "nut", "lines-0-quantity": "2"}
+    response = call(views.StartWithLinesView, InlineStartFlow.start, "post", data)
+    assert response.status_code == 302
+    process = SampleProcess.objects.get(text="from the default page")
+    assert list(process.lines.values_list("name", "quantity")) == [("nut", 2)]
+
+    process = SampleProcess.objects.create(flow_class=MixinViewsFlow, status=ProcessStatus.STARTED, text="t")
+    process.lines.create(name="bolt", quantity=1)
+    task = Task.objects.create(
+        process=process, flow_task=MixinViewsFlow.lines, status=TaskStatus.ASSIGNED, owner=boss, token="start"
+    )
+    kwargs = {"process_pk": process.pk, "task_pk": task.pk}
+    page = call(views.EditLinesView, MixinViewsFlow.lines, **kwargs).content.decode()
+    assert 'name="lines-INITIAL_FORMS"' in page and 'value="bolt"' in page

@@ -21,8 +21,9 @@
 
 More: ``{% status_badge obj %}`` (a process's or task's status as a badge),
 ``{% task_counts as counts %}`` (``counts.inbox``, ``counts.queue``),
-``{% layout_form layout form formsets %}``, ``{{ field|vf_widget }}`` (a form
-field's widget with Bootstrap classes), ``{{ task|duration }}``,
+``{% layout_form layout form formsets %}``, ``{{ formset|formset_title }}`` (an
+inline formset's heading), ``{{ field|vf_widget }}`` (a form field's widget with
+Bootstrap classes), ``{{ task|duration }}``,
 ``{% page_url n %}`` and ``{% process_data process as rows %}``.
 See docs/templatetags.md.
 """
@@ -30,6 +31,7 @@ See docs/templatetags.md.
 from __future__ import annotations
 
 from django import template
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -108,6 +110,13 @@ def site_title():
 def layout_form(layout, form, formsets=()):
     """``form`` and ``formsets`` arranged by ``layout`` (see :mod:`viewflow.site.layout`)."""
     return layout.render_form(form, formsets or ())
+
+
+@register.filter
+def formset_title(formset):
+    """The heading of an inline formset with no title of its own: its model's plural name."""
+    model = getattr(formset, "model", None)
+    return capfirst(model._meta.verbose_name_plural) if model is not None else ""
 
 
 #: Bootstrap class of each kind of widget (``field.widget_type``); others get form-control
