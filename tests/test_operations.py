@@ -179,6 +179,10 @@ def test_undo_reopens_a_task_and_cancels_the_untouched_next_one(manager, django_
     assert fresh(process).status == ProcessStatus.STARTED
     do_task(first)  # done again: the flow goes on once more
     assert statuses(process, AssignFlow.to_named) == [TaskStatus.CANCELED, TaskStatus.ASSIGNED]
+    # and it can be undone again: the successor canceled by the first undo does not stand in the way
+    operate(first, "undo", by=manager)
+    assert first.status == TaskStatus.ASSIGNED
+    assert statuses(process, AssignFlow.to_named) == [TaskStatus.CANCELED, TaskStatus.CANCELED]
 
 
 def test_undo_of_a_branch_waiting_at_its_join(manager, clerk):

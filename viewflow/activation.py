@@ -420,7 +420,8 @@ class Activation:
         Allowed only for nodes with ``can_undo`` (View), while the process runs,
         and only while nothing the task led to has run yet: every task it led
         to must be waiting (NEW, ASSIGNED, SCHEDULED) or failed (ERROR); those
-        are canceled. A Join still waiting for other branches only forgets this
+        are canceled (one already canceled, say by an earlier undo, is passed
+        over). A Join still waiting for other branches only forgets this
         arrival. A successor that already ran (an If, a Handler, a done task)
         makes undo refuse, since its effects cannot be taken back.
         """
@@ -434,6 +435,8 @@ class Activation:
         leading = list(Task._base_manager.using(self.step.using).filter(previous=self.task))
         waiting_joins, to_cancel = [], []
         for task in leading:
+            if task.status == TaskStatus.CANCELED:  # e.g. by an earlier undo of this task: it led nowhere
+                continue
             if task.status == TaskStatus.STARTED and not getattr(task.flow_task, "can_cancel", True):
                 waiting_joins.append(task)
             elif task.status in (TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.SCHEDULED, TaskStatus.ERROR):
