@@ -93,6 +93,13 @@ def test_illegal_operations_name_task_and_status(approval, clerk, setup, operati
     assert approval.status == status
 
 
+def test_giving_a_task_back_twice_names_its_status(approval, clerk):
+    operate(approval, "assign", clerk, by=clerk)
+    operate(approval, "unassign", by=clerk)
+    with pytest.raises(FlowRuntimeError, match=r"\(approve\) cannot be unassigned: its status is New\."):
+        operate(approval, "unassign", by=clerk)  # not "clerk may not unassign": they just did
+
+
 def test_assigning_an_automated_task_is_refused():
     process = fresh(IfFlow.start.run(approved=True))
     handler = task_of(process, IfFlow.yes)

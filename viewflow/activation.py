@@ -618,10 +618,11 @@ class HumanActivation(Activation):
 
     def unassign(self, by=None):
         """Put an ASSIGNED task back in the queue."""
+        # state first: an owner giving a task back twice learns it is back already, not that they may not
+        self.require(TaskStatus.ASSIGNED, action="unassigned")
         self.check_permission(
             by is not None and (self.task.owner_id == by.pk or self.flow_class.can_manage(by)), by, "unassign"
         )
-        self.require(TaskStatus.ASSIGNED, action="unassigned")
         self.step.update_task(self.task, (TaskStatus.ASSIGNED,), status=TaskStatus.NEW, owner=None, started=None)
 
     def reassign(self, user, by=None):
