@@ -13,10 +13,15 @@ __all__ = ["Handler", "Function"]
 
 
 class Handler(Gateway):
-    """``func(activation)`` runs synchronously inside the step (``Handler(this.method)`` too)."""
+    """``func(activation)`` runs synchronously inside the step (``Handler(this.method)`` too).
+
+    The task is a saved row when ``func`` runs: it may link rows of its own to
+    ``activation.task``.
+    """
 
     task_type = "HANDLER"
     shape = "task"
+    saves_task_first = True
 
     def __init__(self, func):
         super().__init__()
