@@ -158,6 +158,29 @@ def test_lists_show_only_what_the_user_may_see(approver, user_factory, client_fo
     assert re.search(r'data-count="queue">2<', page) and re.search(r'data-count="inbox">0<', page)
 
 
+@pytest.mark.django_db
+def test_pages_work_without_the_request_and_messages_context_processors(approver, user_factory, client_for, settings):
+    """A project whose TEMPLATES lists only the auth processor still gets whole pages and their messages."""
+    settings.TEMPLATES = [
+        {
+            **settings.TEMPLATES[0],
+            "OPTIONS": {"context_processors": ["django.contrib.auth.context_processors.auth"]},
+        }
+    ]
+    settings.VIEWFLOW = {"PAGE_SIZE": 2}
+    first, *_ = make_processes(3, status=TaskStatus.NEW)
+    task = first.task_set.get()
+    client = client_for(approver)
+    for url in ("/flows/", "/flows/queue/", "/flows/helloworld/?status=STARTED", f"/flows/helloworld/{first.pk}/"):
+        page = client.get(url).content.decode()
+        assert ">approver<" in page, url  # the navigation knows who is there
+    assert "status=STARTED&amp;page=2" in client.get("/flows/helloworld/?status=STARTED").content.decode()
+    response = client.post(f"/flows/helloworld/{first.pk}/approve/{task.pk}/assign/", follow=True)
+    assert response.status_code == 200 and "is assigned to you" in response.content.decode()
+    refused = client_for(user_factory("stranger")).get(f"/flows/helloworld/{first.pk}/")
+    assert refused.status_code == 403 and ">stranger<" in refused.content.decode()
+
+
 # -- a whole flow through the pages: layout, inline formset, next task, overrides ----------
 
 

@@ -3,6 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 
+from .mixins import page_context
+
 __all__ = ["LoginView", "LogoutView"]
 
 
@@ -12,6 +14,12 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         return str(self.next_page)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for name, value in page_context(self.request).items():
+            context.setdefault(name, value)
+        return context
 
 
 class LogoutView(auth_views.LogoutView):

@@ -14,6 +14,7 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
 from django.forms import BaseModelForm, modelform_factory
 from django.http import Http404, HttpResponseRedirect
@@ -46,6 +47,16 @@ def _login_url(configured):
             return url
 
 
+def page_context(request):
+    """What every page of the site reads: ``request`` and ``messages``.
+
+    The site's templates need them whatever the project's context processors
+    are: without ``django.template.context_processors.request`` (which Django's
+    admin only warns about) a process page could not be drawn at all.
+    """
+    return {"request": request, "messages": get_messages(request)}
+
+
 class SiteLoginRequiredMixin(LoginRequiredMixin):
     """Send anonymous visitors to ``settings.LOGIN_URL`` (or to the site's login page).
 
@@ -56,6 +67,12 @@ class SiteLoginRequiredMixin(LoginRequiredMixin):
     def get_login_url(self):
         return _login_url(str(self.login_url or settings.LOGIN_URL))
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for name, value in page_context(self.request).items():
+            context.setdefault(name, value)
+        return context
+
     @classmethod
     def as_view(cls, **initkwargs):
         view = super().as_view(**initkwargs)
@@ -65,7 +82,8 @@ class SiteLoginRequiredMixin(LoginRequiredMixin):
             try:
                 return view(request, *args, **kwargs)
             except PermissionDenied as exc:
-                response = TemplateResponse(request, "viewflow/403.html", {"reason": str(exc)}, status=403)
+                context = {"reason": str(exc), **page_context(request)}
+                response = TemplateResponse(request, "viewflow/403.html", context, status=403)
                 return response.render()
 
         return refusing_politely
