@@ -90,6 +90,21 @@ def test_anonymous_visitors_are_sent_to_login(client):
     assert client.get("/flows/inbox/")["Location"].startswith("/flows/login/")
 
 
+@pytest.mark.parametrize(
+    "login_url, expected",
+    [
+        ("https://sso.example.com/login/", "https://sso.example.com/login/?next="),  # another server
+        ("//sso.example.com/login/", "//sso.example.com/login/?next="),
+        ("admin:login", "/admin/login/?next="),  # a URL name
+        ("/admin/login/", "/admin/login/?next="),
+        ("/nowhere/login/", "/flows/login/?next="),  # nothing there: the site's own page
+    ],
+)
+def test_anonymous_visitors_go_to_the_projects_login_url_when_it_leads_somewhere(client, settings, login_url, expected):
+    settings.LOGIN_URL = login_url
+    assert client.get("/flows/inbox/")["Location"].startswith(expected)
+
+
 def test_login_page_logs_in(client, starter):
     response = client.post("/flows/login/", {"username": "starter", "password": "starter"})
     assert response.status_code == 302

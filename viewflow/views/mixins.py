@@ -10,6 +10,7 @@ valid submission the view calls :meth:`activation_done`, which saves the form
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -35,8 +36,14 @@ __all__ = ["FlowViewMixin", "StartViewMixin", "TaskViewMixin", "SiteLoginRequire
 
 @functools.lru_cache(maxsize=None)
 def _login_url(configured):
-    """The project's LOGIN_URL if it leads somewhere, else the site's own login page."""
+    """The project's LOGIN_URL if it leads somewhere, else the site's own login page.
+
+    An absolute URL (a single sign-on server) is the project's own: it is kept as
+    it is, like a path or a URL name that this project's URLconf serves.
+    """
     url = resolve_url(configured)
+    if urlsplit(url).netloc:
+        return url
     try:
         resolve(url.split("?")[0])
         return url
