@@ -105,6 +105,21 @@ def test_anonymous_visitors_go_to_the_projects_login_url_when_it_leads_somewhere
     assert client.get("/flows/inbox/")["Location"].startswith(expected)
 
 
+def test_the_sites_own_login_page_is_found_in_the_urlconf_serving_the_request(client, settings):
+    """A second URLconf (another test's, another host's) mounts the site elsewhere: its login page is there."""
+    from django.urls import include, path
+
+    from viewflow.site import viewsite
+
+    class elsewhere:
+        urlpatterns = [path("work/", include(viewsite.urls))]
+
+    settings.LOGIN_URL = "/nowhere/login/"
+    assert client.get("/flows/inbox/")["Location"].startswith("/flows/login/?next=")
+    settings.ROOT_URLCONF = elsewhere
+    assert client.get("/work/inbox/")["Location"].startswith("/work/login/?next=")
+
+
 def test_login_page_logs_in(client, starter):
     response = client.post("/flows/login/", {"username": "starter", "password": "starter"})
     assert response.status_code == 302

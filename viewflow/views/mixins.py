@@ -21,7 +21,7 @@ from django.forms import BaseModelForm, modelform_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, Resolver404, get_urlconf, resolve, reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -35,21 +35,23 @@ __all__ = ["FlowViewMixin", "StartViewMixin", "TaskViewMixin", "SiteLoginRequire
 
 
 @functools.lru_cache(maxsize=None)
-def _login_url(configured):
+def _login_url(configured, urlconf):
     """The project's LOGIN_URL if it leads somewhere, else the site's own login page.
 
     An absolute URL (a single sign-on server) is the project's own: it is kept as
     it is, like a path or a URL name that this project's URLconf serves.
+    ``urlconf`` is the one serving the request (part of the cache key: another
+    URLconf may mount the site elsewhere).
     """
     url = resolve_url(configured)
     if urlsplit(url).netloc:
         return url
     try:
-        resolve(url.split("?")[0])
+        resolve(url.split("?")[0], urlconf)
         return url
     except Resolver404:
         try:
-            return reverse("viewflow:login")
+            return reverse("viewflow:login", urlconf)
         except NoReverseMatch:
             return url
 
@@ -72,7 +74,7 @@ class SiteLoginRequiredMixin(LoginRequiredMixin):
     """
 
     def get_login_url(self):
-        return _login_url(str(self.login_url or settings.LOGIN_URL))
+        return _login_url(str(self.login_url or settings.LOGIN_URL), get_urlconf() or settings.ROOT_URLCONF)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
