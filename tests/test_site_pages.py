@@ -336,6 +336,26 @@ def test_flowurl_and_flow_perms_tags(approver):
     ]
 
 
+@pytest.mark.django_db
+def test_tags_on_a_start_page_give_no_url_for_the_unsaved_process_and_task(tmp_path, settings, user_factory, client_for):
+    """A project's start.html may use the tags like its task.html: the process and task are not saved yet."""
+    (tmp_path / "viewflow").mkdir()
+    (tmp_path / "viewflow" / "start.html").write_text(
+        '{% extends "viewflow/base.html" %}{% load viewflow %}{% block content %}'
+        '{% if process %}[process:{% flowurl process %}][cancel:{% flowurl process "cancel" %}]{% endif %}'
+        '{% if task %}[task:{% flowurl task %}][detail:{% flowurl task "detail" %}][of:{% flowurl task "process" %}]'
+        '{% flow_perms request.user task as perms %}[perms:{{ perms|length }}]{% endif %}'
+        '[start:{% flowurl flow_class "start" %}]{% endblock %}'
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    boss = user_factory("boss", superuser=True)
+
+    page = client_for(boss).get("/flows/helloworld/start/")
+
+    assert page.status_code == 200
+    assert "[process:][cancel:][task:][detail:][of:][perms:0][start:/flows/helloworld/start/]" in page.content.decode()
+
+
 def test_registered_flows_include_the_site_test_flow():
     assert viewsite.get_flow("siteorder") is SiteOrderFlow
 

@@ -133,7 +133,7 @@ def task_permissions(user, task):
     from .status import ACTIVE_TASK_STATUSES, TaskStatus
 
     node = task.flow_task
-    if node is None or not user.is_authenticated:
+    if node is None or task.pk is None or not user.is_authenticated:  # unsaved: a start page's task
         return set()
     flow_class = node.flow_class
     load_permissions(user)

@@ -51,8 +51,12 @@ def flowurl(obj, action=None):
 
     ``{% flowurl task %}``, ``{% flowurl task "assign" %}``, ``{% flowurl process %}``,
     ``{% flowurl process "cancel" %}``, ``{% flowurl flow_class %}``,
-    ``{% flowurl flow_class "start" %}``; add ``as name`` to store it.
+    ``{% flowurl flow_class "start" %}``; add ``as name`` to store it. A process or
+    task not saved yet (those of a start page) has no URL: an empty string.
     """
+    if isinstance(obj, (Task, Process)) and obj.pk is None:
+        # a start page's process and start task are not saved yet: they have no page
+        return ""
     if isinstance(obj, Task):
         if obj.flow_task is None:  # its node path names no node any more: nothing to link to
             return ""
