@@ -291,7 +291,11 @@ def test_layout_renders_rows_columns_fieldsets_spans_and_leftover_fields():
     assert '<div class="col-12 col-md"><div class="vf-column">' in html
     # bootstrap classes, errors marked, help linked
     assert re.search(r'<input[^>]*class="form-control is-invalid"[^>]*id="id_zip"', html)
-    assert 'aria-describedby="id_zip_helptext"' in html and "This field is required." in html
+    assert "This field is required." in html
+    # the widget names its help text and its errors by ids the page has (screen readers read both)
+    assert re.search(r'<input[^>]*aria-describedby="id_zip_helptext id_zip_error"[^>]*id="id_zip"', html)
+    assert 'id="id_zip_helptext"' in html and 'id="id_zip_error"' in html
+    assert re.search(r'<input[^>]*aria-describedby="id_agree_error"[^>]*id="id_agree"', html) and 'id="id_agree_error"' in html
     assert re.search(r'<input[^>]*type="checkbox"[^>]*class="form-check-input is-invalid"', html)
     # a field the layout forgot is still rendered, after the layout
     assert html.index('id="id_agree"') < html.index('id="id_note"')

@@ -137,14 +137,16 @@ _WIDGET_CLASSES = {
 
 @register.filter
 def vf_widget(field):
-    """A bound field's widget with Bootstrap classes, marked invalid when it has errors."""
+    """A bound field's widget with Bootstrap classes, marked invalid when it has errors.
+
+    ``aria-describedby`` is left to Django: it names the help text and the error
+    list (``<id>_helptext``, ``<id>_error``), the ids ``field.html`` gives them.
+    """
     classes = [field.field.widget.attrs.get("class", ""), _WIDGET_CLASSES.get(field.widget_type, "form-control")]
     attrs = {}
     if field.errors:
         classes.append("is-invalid")
         attrs["aria-invalid"] = "true"
-    if field.help_text:
-        attrs["aria-describedby"] = f"{field.auto_id}_helptext"
     css = " ".join(c for c in classes if c)
     if css:
         attrs["class"] = css
