@@ -306,6 +306,27 @@ def test_layout_renders_rows_columns_fieldsets_spans_and_leftover_fields():
         Span(13, "x")
 
 
+@pytest.mark.django_db
+def test_an_inline_row_shows_the_errors_of_its_hidden_fields():
+    """A row deleted meanwhile (its hidden id no longer valid) says so instead of coming back silently."""
+    from django import forms
+    from django.utils.html import escape
+
+    from viewflow.site import Inline, Layout
+
+    from .testapp.site_flows import LineFormSet
+
+    process = SampleProcess.objects.create(text="x")
+    data = {"lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "1", "lines-0-id": "999999", "lines-0-name": "bolt"}
+    formset = LineFormSet({**data, "lines-0-quantity": "2"}, instance=process)
+    assert not formset.is_valid() and list(formset.errors[0]) == ["id"]
+
+    html = str(Layout(Inline("Lines", LineFormSet)).render_form(forms.Form(), [formset]))
+
+    assert escape(formset.errors[0]["id"][0]) in html
+    assert 'value="bolt"' in html  # and what was typed is still there
+
+
 # -- template tags --------------------------------------------------------------------------
 
 
