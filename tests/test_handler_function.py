@@ -20,22 +20,6 @@ def test_handler_function_then_flow_method_run_in_the_step():
     assert HandlerFlow.by_method.func.__self__ is HandlerFlow.instance
 
 
-def test_a_handler_task_is_a_saved_row_when_its_code_runs(monkeypatch):
-    from tests.testapp.flows import set_count
-
-    seen = []
-
-    def linking(activation):  # code that links a row of its own to the task needs its key
-        seen.append(Task.objects.filter(pk=activation.task.pk, flow_task=HandlerFlow.by_function).exists())
-        set_count(activation)
-
-    monkeypatch.setattr(HandlerFlow.by_function, "func", linking)
-    process = fresh(HandlerFlow.start.run("hello", count=1))
-    assert seen == [True]
-    assert process.count == 84 and process.status == ProcessStatus.DONE
-    assert statuses(process, HandlerFlow.by_function) == [TaskStatus.DONE]
-
-
 def test_start_function_with_decorated_method_returns_the_process():
     process = FunctionFlow.start.run("order 1")
     assert process.pk and process.text == "order 1" and process.status == ProcessStatus.STARTED

@@ -661,8 +661,6 @@ class AutomatedActivation(Activation):
     """
 
     def run(self):
-        if self.flow_task.saves_task_first:
-            self.step.insert(*self.step.tasks)  # one INSERT for the step's new tasks, this one among them
         if self.flow_task.runs_user_code:
             try:
                 with undoable(self.step.using):

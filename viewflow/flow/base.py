@@ -53,8 +53,6 @@ class Node:
     task_type = "NODE"
     activation_class = Activation
     runs_user_code = False
-    #: insert the node's task before its code runs, so the code gets a saved row (``activation.task.pk``)
-    saves_task_first = False
     can_undo = False
     can_cancel = True  # may a manager cancel its active task?
     opens_branches = False  # a split-like node: its branches get tokens of a new group

@@ -13,15 +13,10 @@ __all__ = ["Handler", "Function"]
 
 
 class Handler(Gateway):
-    """``func(activation)`` runs synchronously inside the step (``Handler(this.method)`` too).
-
-    The task is a saved row when ``func`` runs: it may link rows of its own to
-    ``activation.task``.
-    """
+    """``func(activation)`` runs synchronously inside the step (``Handler(this.method)`` too)."""
 
     task_type = "HANDLER"
     shape = "task"
-    saves_task_first = True
 
     def __init__(self, func):
         super().__init__()
