@@ -13,7 +13,11 @@ __all__ = ["Handler", "Function"]
 
 
 class Handler(Gateway):
-    """``func(activation)`` runs synchronously inside the step (``Handler(this.method)`` too)."""
+    """``func(activation)`` runs synchronously inside the step (``Handler(this.method)`` too).
+
+    The step inserts its new tasks in one statement when it ends: while ``func``
+    runs, ``activation.task`` is not a row yet (its fields set here are saved with it).
+    """
 
     task_type = "HANDLER"
     shape = "task"
