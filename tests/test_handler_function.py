@@ -20,6 +20,21 @@ def test_handler_function_then_flow_method_run_in_the_step():
     assert HandlerFlow.by_method.func.__self__ is HandlerFlow.instance
 
 
+def test_fields_a_handler_sets_on_its_task_are_saved_with_the_step(monkeypatch):
+    from tests.testapp.flows import set_count
+
+    def noting(activation):  # the task is written with the step's other new tasks, after the code
+        assert activation.task.pk is None
+        activation.task.comments = "counted"
+        activation.task.data = {"by": "handler"}
+        set_count(activation)
+
+    monkeypatch.setattr(HandlerFlow.by_function, "func", noting)
+    process = fresh(HandlerFlow.start.run("hello", count=1))
+    task = task_of(process, HandlerFlow.by_function)
+    assert (task.status, task.comments, task.data) == (TaskStatus.DONE, "counted", {"by": "handler"})
+
+
 def test_start_function_with_decorated_method_returns_the_process():
     process = FunctionFlow.start.run("order 1")
     assert process.pk and process.text == "order 1" and process.status == ProcessStatus.STARTED
