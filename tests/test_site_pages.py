@@ -534,3 +534,26 @@ def test_task_detail_lists_a_few_tasks_before_and_after_it(approver, client_for)
     assert len(re.findall(r"/approve/\d+/detail/", page)) == 3  # all of them
     assert page.count("and more: see the history") == 1
     assert f'href="/flows/helloworld/{process.pk}/#history"' in page
+
+
+@pytest.mark.django_db
+def test_a_flow_manager_sees_the_process_pages_their_operations_lead_to(user_factory, client_for):
+    """``viewflow.change_task`` alone makes a manager (docs/permissions.md): retry, cancel, cancel the process."""
+    manager = client_for(user_factory("manager", "viewflow.change_task"))
+    process = make_processes(1)[0]
+    task = process.task_set.get()
+    # the flow and the process are the manager's to see
+    assert manager.get("/flows/helloworld/").status_code == 200
+    assert manager.get(f"/flows/helloworld/{process.pk}/").status_code == 200
+    # an operation lands on the process page, which answers
+    response = manager.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/cancel/", follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == f"/flows/helloworld/{process.pk}/"
+    task.refresh_from_db()
+    assert task.status == TaskStatus.CANCELED
+    # and so does cancelling the whole process, which only managers may do
+    other = make_processes(1)[0]
+    assert manager.get(f"/flows/helloworld/{other.pk}/cancel/").status_code == 200
+    response = manager.post(f"/flows/helloworld/{other.pk}/cancel/")
+    assert response.status_code == 302
+    other.refresh_from_db()
+    assert other.status == ProcessStatus.CANCELED

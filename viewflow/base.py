@@ -184,11 +184,11 @@ class Flow:
 
     @classmethod
     def has_view_permission(cls, user):
-        """May ``user`` see this flow's processes? Anyone with any permission in it may."""
+        """May ``user`` see this flow's processes? Its managers and anyone with any permission in it may."""
         if not user.is_authenticated:
             return False
-        if user.is_superuser or has_perm(user, "viewflow.view_process"):
-            return True
+        if user.is_superuser or has_perm(user, "viewflow.view_process") or cls.can_manage(user):
+            return True  # a manager's operations (retry, cancel...) land on the process pages
         model = cls.process_cls._meta
         if has_perm(user, f"{model.app_label}.view_{model.model_name}"):
             return True
