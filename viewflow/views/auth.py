@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 
-from .mixins import page_context
+from .mixins import with_page_context
 
 __all__ = ["LoginView", "LogoutView"]
 
@@ -16,10 +16,7 @@ class LoginView(auth_views.LoginView):
         return str(self.next_page)
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        for name, value in page_context(self.request).items():
-            context.setdefault(name, value)
-        return context
+        return with_page_context(super().get_context_data(**kwargs), self.request)
 
 
 class LogoutView(auth_views.LogoutView):

@@ -56,14 +56,17 @@ def _login_url(configured, urlconf):
             return url
 
 
-def page_context(request):
-    """What every page of the site reads: ``request`` and ``messages``.
+def with_page_context(context, request):
+    """``context`` with what every page of the site reads: ``request`` and ``messages``.
 
     The site's templates need them whatever the project's context processors
     are: without ``django.template.context_processors.request`` (which Django's
-    admin only warns about) a process page could not be drawn at all.
+    admin only warns about) a process page could not be drawn at all. A value
+    the view set itself is kept.
     """
-    return {"request": request, "messages": get_messages(request)}
+    context.setdefault("request", request)
+    context.setdefault("messages", get_messages(request))
+    return context
 
 
 class SiteLoginRequiredMixin(LoginRequiredMixin):
@@ -77,10 +80,7 @@ class SiteLoginRequiredMixin(LoginRequiredMixin):
         return _login_url(str(self.login_url or settings.LOGIN_URL), get_urlconf() or settings.ROOT_URLCONF)
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        for name, value in page_context(self.request).items():
-            context.setdefault(name, value)
-        return context
+        return with_page_context(super().get_context_data(**kwargs), self.request)
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -91,7 +91,7 @@ class SiteLoginRequiredMixin(LoginRequiredMixin):
             try:
                 return view(request, *args, **kwargs)
             except PermissionDenied as exc:
-                context = {"reason": str(exc), **page_context(request)}
+                context = with_page_context({"reason": str(exc)}, request)
                 response = TemplateResponse(request, "viewflow/403.html", context, status=403)
                 return response.render()
 
