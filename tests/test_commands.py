@@ -135,3 +135,56 @@ def test_list_tasks_nothing_to_report_and_bad_duration():
     assert "No stuck or failed tasks." in out
     with pytest.raises(CommandError, match="Bad duration"):
         run("list_tasks", "--older-than", "soon")
+
+
+# -- bad input: a CommandError that says what is wrong, never a traceback -------
+
+
+@pytest.mark.parametrize("name", [".", ".x", "helloworld.", "os.path", "helloworld.models.HelloWorldProcess"])
+def test_flow_chart_a_malformed_or_wrong_dotted_path_is_no_flow(name):
+    with pytest.raises(CommandError, match="No flow"):
+        run("flow_chart", name)
+
+
+def test_flow_chart_an_unwritable_output_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot write the chart"):
+        run("flow_chart", "helloworld", "-o", str(tmp_path / "missing" / "chart.svg"))
+    with pytest.raises(CommandError, match="Cannot write the chart"):
+        run("flow_chart", "helloworld", "-o", str(tmp_path))  # a directory
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("flow_chart", "helloworld", "--process", "99999999999999999999"),
+        ("retry_tasks", "--task", "99999999999999999999"),
+        ("retry_tasks", "--process", "99999999999999999999"),
+        ("retry_tasks", "--task", "x1"),
+    ],
+)
+def test_an_id_beyond_64_bits_is_refused_by_the_parser(args):
+    # SQLite raised OverflowError on such a number; PostgreSQL found nothing
+    with pytest.raises(CommandError, match="is not an id"):
+        run(*args)
+
+
+@pytest.mark.parametrize("duration", ["99999999999d", "999999999d", "9999999999999999999999s"])
+def test_a_duration_too_long_is_a_bad_duration(duration):
+    with pytest.raises(CommandError, match="Bad duration"):
+        run("list_tasks", "--older-than", duration)
+    with pytest.raises(CommandError, match="Bad duration"):
+        run("retry_tasks", "--all", "--scheduled", "--older-than", duration)
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
+def test_list_tasks_limit_must_be_at_least_one(limit):
+    with pytest.raises(CommandError, match="--limit"):
+        run("list_tasks", "--limit", limit)
+
+
+def test_retry_tasks_older_than_without_scheduled_is_refused(tasks):
+    # errors are retried whatever their age: a silently ignored --older-than would retry them all
+    with pytest.raises(CommandError, match="--older-than applies to --scheduled"):
+        run("retry_tasks", "--all", "--older-than", "30m")
+    tasks["error"].refresh_from_db()
+    assert tasks["error"].status == TaskStatus.ERROR

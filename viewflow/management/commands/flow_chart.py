@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from ...chart import process_chart_state, render_svg
-from ._flows import find_flow
+from ._flows import find_flow, primary_key
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("flow", help="dotted path of the flow class, or its label")
         parser.add_argument("-o", "--output", help="write the SVG to this file (default: stdout)")
         parser.add_argument(
-            "--process", type=int, metavar="PK", help="colour the nodes with this process's state"
+            "--process", type=primary_key, metavar="PK", help="colour the nodes with this process's state"
         )
 
     def handle(self, *args, flow, output=None, process=None, **options):
@@ -31,8 +31,11 @@ class Command(BaseCommand):
             state = process_chart_state(flow_class, found.pk)
         svg = render_svg(flow_class, *state)
         if output:
-            with open(output, "w", encoding="utf-8") as file:
-                file.write(svg)
+            try:
+                with open(output, "w", encoding="utf-8") as file:
+                    file.write(svg)
+            except OSError as exc:
+                raise CommandError(f"Cannot write the chart to {output}: {exc.strerror or exc}.") from None
             self.stderr.write(f"Wrote the chart of {flow_class._meta.title} to {output}.")
         else:
             self.stdout.write(svg)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ...fields import flow_path
 from ...models import Task
 from ...status import TaskStatus
-from ._flows import find_flow
+from ._flows import find_flow, positive_int
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "minutes"}
@@ -23,7 +23,18 @@ def parse_duration(value):
     if match is None:
         raise CommandError(f"Bad duration {value!r}: use a number with s, m, h or d (e.g. 30m, 2h).")
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        return timedelta(**{_UNITS[unit]: int(amount)})
+    except OverflowError:
+        raise CommandError(f"Bad duration {value!r}: too long.") from None
+
+
+def older_than_moment(value):
+    """The moment ``value`` (a duration, as for :func:`parse_duration`) ago."""
+    try:
+        return timezone.now() - parse_duration(value)
+    except OverflowError:  # before the year 1
+        raise CommandError(f"Bad duration {value!r}: too long.") from None
 
 
 class Command(BaseCommand):
@@ -53,10 +64,10 @@ class Command(BaseCommand):
             default="60m",
             help="age from which a waiting task counts as stuck (default 60m; 30s, 2h, 1d...)",
         )
-        parser.add_argument("--limit", type=int, default=100, help="show at most this many (default 100)")
+        parser.add_argument("--limit", type=positive_int, default=100, help="show at most this many (default 100)")
 
     def get_queryset(self, flow=None, statuses=None, older_than="60m"):
-        threshold = timezone.now() - parse_duration(older_than)
+        threshold = older_than_moment(older_than)
         statuses = statuses or list(self.always + self.waiting)
         always = [status for status in statuses if status in self.always]
         aged = [status for status in statuses if status not in self.always]

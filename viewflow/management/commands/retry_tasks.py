@@ -15,23 +15,22 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
-from django.utils import timezone
 
 from ...activation import activate
 from ...base import all_flows
 from ...exceptions import FlowRuntimeError
 from ...models import Task
 from ...status import TaskStatus
-from ._flows import find_flow
-from .list_tasks import parse_duration
+from ._flows import find_flow, primary_key
+from .list_tasks import older_than_moment
 
 
 class Command(BaseCommand):
     help = "Retry tasks in ERROR (and, with --scheduled, job tasks stuck in SCHEDULED) and print what was done."
 
     def add_arguments(self, parser):
-        parser.add_argument("--task", type=int, action="append", default=[], metavar="PK", help="a task id (repeatable)")
-        parser.add_argument("--process", type=int, action="append", default=[], metavar="PK", help="a process id (repeatable)")
+        parser.add_argument("--task", type=primary_key, action="append", default=[], metavar="PK", help="a task id (repeatable)")
+        parser.add_argument("--process", type=primary_key, action="append", default=[], metavar="PK", help="a process id (repeatable)")
         parser.add_argument("--flow", help="a flow label (helloworld) or the flow class's dotted path")
         parser.add_argument("--node", help="a node name, of --flow or of any flow")
         parser.add_argument("--all", action="store_true", help="every task in ERROR (with --scheduled: every stuck job too)")
@@ -47,6 +46,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not (options["task"] or options["process"] or options["flow"] or options["node"] or options["all"]):
             raise CommandError("Say which tasks to retry: --task, --process, --flow, --node, or --all.")
+        if options["older_than"] and not options["scheduled"]:
+            # tasks in ERROR are retried whatever their age: ignoring it would retry more than asked
+            raise CommandError("--older-than applies to --scheduled only: add --scheduled, or leave it out.")
         candidates = self.select(options)
         if not candidates:
             self.stdout.write("No task to retry.")
@@ -87,7 +89,7 @@ class Command(BaseCommand):
         if options["scheduled"]:
             stuck = Q(status=TaskStatus.SCHEDULED, flow_task_type="JOB")
             if options["older_than"]:
-                stuck &= Q(created__lte=timezone.now() - parse_duration(options["older_than"]))
+                stuck &= Q(created__lte=older_than_moment(options["older_than"]))
             wanted |= stuck
         queryset = Task._base_manager.filter(wanted)
         if options["task"]:
