@@ -249,7 +249,7 @@ def join_and_open_branch(task_cls, using, process_pk, join_node, group, statuses
     of :func:`takes_direct_path` only.
     """
     connection = connections[using]
-    sql, fields = _join_statement(task_cls, using, len(statuses), len(exclude_pks))
+    sql, columns = _join_statement(task_cls, using, len(statuses), len(exclude_pks))
     token = task_cls._meta.get_field("token")
     opts = task_cls._meta
     params = [
@@ -263,8 +263,7 @@ def join_and_open_branch(task_cls, using, process_pk, join_node, group, statuses
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    names = [field.attname for field in fields]
-    return [task_cls.from_db(using, names, _converted(row, fields, connection)) for row in rows]
+    return [task_cls.from_db(using, columns.names, columns.values(row, connection)) for row in rows]
 
 
 @functools.lru_cache(maxsize=None)
@@ -287,7 +286,7 @@ def _join_statement(task_cls, using, status_count, exclude_count):
         f"WHERE {column('process')} = %s AND (({column('flow_task')} = %s AND {token} = %s) OR ({branch})) "
         f"ORDER BY {token}, {pk} LIMIT 2"
     )
-    return sql, fields
+    return sql, _Columns(fields, using)
 
 
 def permission_rows(user, using):
@@ -366,7 +365,7 @@ def select_task_and_process(task_cls, process_cls, using, task_pk, process_pk, l
     Only where :func:`can_select_task_and_process` says so.
     """
     connection = connections[using]
-    sql, task_fields, process_fields = _select_statement(task_cls, process_cls, using, lock)
+    sql, task_columns, process_columns = _select_statement(task_cls, process_cls, using, lock)
     params = [
         task_cls._meta.pk.get_db_prep_value(task_pk, connection),
         task_cls._meta.get_field("process").target_field.get_db_prep_value(process_pk, connection),
@@ -376,28 +375,35 @@ def select_task_and_process(task_cls, process_cls, using, task_pk, process_pk, l
         row = cursor.fetchone()
     if row is None:
         raise task_cls.DoesNotExist(f"{task_cls.__name__} matching query does not exist.")
-    values = _converted(row, task_fields + process_fields, connection)
-    split = len(task_fields)
-    task = task_cls.from_db(using, [field.attname for field in task_fields], values[:split])
-    task.process = process_cls.from_db(using, [field.attname for field in process_fields], values[split:])
+    split = len(task_columns.names)
+    task = task_cls.from_db(using, task_columns.names, task_columns.values(row[:split], connection))
+    task.process = process_cls.from_db(using, process_columns.names, process_columns.values(row[split:], connection))
     return task
 
 
-def _converted(row, fields, connection):
-    """The row's values as the ORM would give them: the backend's converters, then the field's."""
-    values = list(row)
-    for index, field in enumerate(fields):
-        expression, converters = _converters(field, connection.alias)
-        for converter in converters:
-            values[index] = converter(values[index], expression, connection)
-    return values
+class _Columns:
+    """The fields a statement selects, in column order, and how their values come back as the ORM gives them.
 
+    Built once per statement: the converters (the backend's, then the field's)
+    are looked up here, not for every row.
+    """
 
-@functools.lru_cache(maxsize=None)
-def _converters(field, using):
-    connection = connections[using]
-    expression = field.get_col(field.model._meta.db_table)
-    return expression, tuple(connection.ops.get_db_converters(expression) + field.get_db_converters(connection))
+    def __init__(self, fields, using):
+        connection = connections[using]
+        self.names = [field.attname for field in fields]
+        self.converters = []  # (index, expression, converters) of the columns that have any
+        for index, field in enumerate(fields):
+            expression = field.get_col(field.model._meta.db_table)
+            converters = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+            if converters:
+                self.converters.append((index, expression, tuple(converters)))
+
+    def values(self, row, connection):
+        values = list(row)
+        for index, expression, converters in self.converters:
+            for converter in converters:
+                values[index] = converter(values[index], expression, connection)
+        return values
 
 
 @functools.lru_cache(maxsize=None)
@@ -442,4 +448,4 @@ def _select_statement(task_cls, process_cls, using, lock):
         # the process's rows first: PostgreSQL locks in the order FOR UPDATE OF names the tables
         sql += f" FOR UPDATE OF {', '.join(quote(opts.db_table) for opts in [*tables, task_opts])}"
         sql += " NOWAIT" if nowait else ""
-    return sql, task_fields, process_fields
+    return sql, _Columns(task_fields, using), _Columns(process_fields, using)

@@ -22,6 +22,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, Resolver404, get_urlconf, resolve, reverse
+from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -311,7 +312,7 @@ class TaskViewMixin(FlowViewMixin):
         url = self.get_success_url()
         process = self.activation.process
         done = {"task": self.activation.task.flow_task.task_title, "process": process}
-        if url == reverse("viewflow:inbox"):
+        if url == self.inbox_url:
             # the process is one click away: the user may want to see what their step led to
             done = {
                 "task": conditional_escape(done["task"]),
@@ -331,4 +332,9 @@ class TaskViewMixin(FlowViewMixin):
         # with one branch at a time, every task still waiting was made by this step
         step = self.activation.step
         tasks = step.tasks if runs_one_branch(self.flow_class) else None
-        return next_task_url(self.request.user, self.activation.process, tasks=tasks) or reverse("viewflow:inbox")
+        return next_task_url(self.request.user, self.activation.process, tasks=tasks) or self.inbox_url
+
+    @cached_property
+    def inbox_url(self):
+        """Where a user with nothing more to do in the process goes."""
+        return reverse("viewflow:inbox")
