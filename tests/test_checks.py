@@ -216,6 +216,25 @@ def test_w001_a_permission_nobody_declares():
     assert found == [("viewflow.W001", "TypoFlow.approve: no model or flow declares the permission 'testapp.can_aprove_typo'.")]
 
 
+def test_w002_an_object_permission_without_an_object_backend(settings):
+    class OwnProcessFlow(Flow):
+        process_cls = SampleProcess
+        start = flow.StartFunction().Next(this.approve)
+        approve = flow.View().Permission("testapp.change_sampleprocess", obj=lambda process: process).Next(this.end)
+        end = flow.End()
+
+    assert check_flow(OwnProcessFlow) == []  # the test settings have an object-permission backend
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    found = [(message.id, message.msg.rpartition(".<locals>.")[2]) for message in check_flow(OwnProcessFlow)]
+    assert found == [
+        (
+            "viewflow.W002",
+            "OwnProcessFlow.approve: .Permission(obj=...) asks about each process, but ModelBackend, "
+            "the only authentication backend, grants no object permission.",
+        )
+    ]
+
+
 @isolate_apps("tests.testapp")
 def test_e009_task_cls_must_live_in_the_task_table():
     from tests.testapp.models import SampleTask

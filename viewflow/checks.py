@@ -13,6 +13,7 @@
 | viewflow.E009 | a ``task_cls`` that is neither ``Task`` nor a proxy of it |
 | viewflow.E010 | a flow or node whose stored name is too long for its column |
 | viewflow.W001 | a node's ``.Permission("app.codename")`` that no model and no flow declares |
+| viewflow.W002 | a node's ``.Permission(..., obj=...)`` where ModelBackend is the only backend |
 
 ``manage.py check`` looks at :func:`viewflow.base.all_flows`: the flows of
 installed apps and those registered with the site. Call :func:`check_flow`
@@ -22,6 +23,8 @@ to check any other flow class (a test does, for flows it builds on purpose).
 from __future__ import annotations
 
 from django.core import checks
+
+from .permissions import _model_backend_only
 
 __all__ = ["check_flows", "check_flow"]
 
@@ -122,6 +125,19 @@ def check_flow(flow_class):
                     id="viewflow.W001",
                 )
             )
+    if _model_backend_only():
+        for name, node in nodes.items():
+            if getattr(node, "_permission_obj", None) is not None:
+                errors.append(
+                    checks.Warning(
+                        f"{flow_class.__qualname__}.{name}: .Permission(obj=...) asks about each process, but "
+                        "ModelBackend, the only authentication backend, grants no object permission.",
+                        hint="Add an object-permission backend to AUTHENTICATION_BACKENDS, or drop obj=: as it is, "
+                        "only superusers may claim these tasks (managers may still assign them).",
+                        obj=flow_class,
+                        id="viewflow.W002",
+                    )
+                )
     for name, via in _joins_outside_splits(starts, len(nodes)).items():
         if name in split_targets:
             errors.append(
