@@ -88,7 +88,13 @@ class Task(models.Model):
     started = models.DateTimeField(_("started"), blank=True, null=True)
     finished = models.DateTimeField(_("finished"), blank=True, null=True)
     previous = models.ManyToManyField(
-        "self", symmetrical=False, related_name="leading", blank=True, verbose_name=_("previous")
+        "self",
+        through="TaskLink",
+        through_fields=("from_task", "to_task"),
+        symmetrical=False,
+        related_name="leading",
+        blank=True,
+        verbose_name=_("previous"),
     )
     token = models.CharField(_("token"), max_length=150, default="start")
     owner = models.ForeignKey(
@@ -114,16 +120,24 @@ class Task(models.Model):
         # (the foreign keys' own indexes are left out for that reason).
         indexes = [
             # the archive page: a user's done tasks, last finished first, read in index order;
-            # also a user's tasks by status, and the owner foreign key
-            models.Index(fields=["owner", "status", "-finished"], name="vf_task_archive"),
+            # also a user's tasks by status, and the owner foreign key (a lookup by owner implies
+            # the condition, so the tasks nobody owns, most automated ones, are left out of it)
+            models.Index(
+                fields=["owner", "status", "-finished"],
+                condition=models.Q(owner__isnull=False),
+                name="vf_task_archive",
+            ),
             # the inbox page: a user's open tasks, newest first, read in index order
             models.Index(
                 fields=["owner", "-created"],
                 condition=models.Q(status__in=["ASSIGNED", "STARTED"]),
                 name="vf_task_inbox",
             ),
-            # a permission's queue of unclaimed tasks
-            models.Index(fields=["owner_permission", "status", "created"], name="vf_task_queue"),
+            # a permission's queue of unclaimed tasks: only NEW ones, so a task is written to it
+            # when it enters the queue and when it leaves, not at every later change
+            models.Index(
+                fields=["owner_permission", "created"], condition=models.Q(status="NEW"), name="vf_task_queue"
+            ),
             # a process's tasks, a Join looking for its branches, and the process foreign key
             models.Index(fields=["process", "flow_task", "status"], name="vf_task_process_node"),
             # a node's active tasks
@@ -153,3 +167,24 @@ class Task(models.Model):
         from .activation import activate
 
         return activate(self)
+
+
+class TaskLink(models.Model):
+    """``from_task`` was made by the step that finished ``to_task``: one row of ``Task.previous``.
+
+    Declared rather than left to Django so that ``from_task`` has no index of its
+    own: the unique (from_task, to_task) index already leads with it, and every
+    link written would pay for the copy.
+    """
+
+    from_task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+", db_index=False)
+    to_task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "viewflow_task_previous"
+        unique_together = [("from_task", "to_task")]
+        verbose_name = _("task link")
+        verbose_name_plural = _("task links")
+
+    def __str__(self):
+        return f"#{self.to_task_id} → #{self.from_task_id}"

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib.auth import load_backend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Value
 
@@ -33,9 +32,22 @@ def auto_create_permissions(flow_class):
 
 
 def create_flow_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kwargs):
-    """post_migrate receiver: create the auto-created permissions of every registered flow."""
+    """post_migrate receiver: create the auto-created permissions of every registered flow.
+
+    The tables are written through the models of the migrated state (``apps``), as
+    Django's own permissions are: after ``migrate viewflow 0001`` on a new database
+    the content type table may not have its present columns yet.
+    """
     from .base import all_flows
 
+    if apps is not None:
+        try:
+            ContentType, Permission = apps.get_model("contenttypes", "ContentType"), apps.get_model("auth", "Permission")
+        except LookupError:  # auth or contenttypes not migrated on this database
+            return
+    else:
+        from django.contrib.auth.models import Permission
+        from django.contrib.contenttypes.models import ContentType
     if not router.allow_migrate_model(using, Permission):
         return
     wanted = {}
