@@ -10,9 +10,10 @@ through its own harness (``harness.child`` of ../shared/bench/peer-viewflow2, in
 virtualenv ``$PEER_VENV``, default ``.venv-peer`` as ``make bench`` leaves it).
 
 Timings of the same code drift by 5-15 % from one run to the next on a shared
-machine; this count moves by a fraction of a percent, so it shows whether a change of 1 % is a gain. It counts work, not waiting: the
-time a commit spends in ``fdatasync`` is not in it. About a minute per 100 hello_http
-processes (valgrind runs Python some 50 times slower).
+machine; this count moves by a fraction of a percent, so it shows whether a change of
+1 % is a gain. It counts work, not waiting: the time a commit spends in ``fdatasync``
+is not in it. About a minute per 100 hello_http processes (valgrind runs Python some
+50 times slower).
 """
 
 import argparse
