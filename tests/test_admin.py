@@ -3,7 +3,7 @@
 import pytest
 from helloworld.flows import HelloWorldFlow
 
-from tests.testapp.flows import CodeStartFlow
+from tests.testapp.flows import AssignFlow, CodeStartFlow
 from tests.testapp.ops_flows import OpsReviewFlow
 from viewflow.fields import flow_path, node_path
 from viewflow.models import Process, Task
@@ -305,6 +305,15 @@ def test_lists_cost_the_same_queries_for_few_or_many_rows(admin_client):
         OpsReviewFlow.start.run()
     many = (count("/admin/viewflow/process/"), count("/admin/viewflow/task/"))
     assert few == many  # no query per row
+
+
+def test_the_unassign_action_keeps_a_task_that_has_no_queue(admin_client, django_user_model):
+    fixed = django_user_model.objects.create_user("fixed", pk=4242)
+    task = AssignFlow.start.run("fixed").task_set.get(flow_task=AssignFlow.to_user)
+    response = post_action(admin_client, "task", "unassign_tasks", [task])
+    task.refresh_from_db()
+    assert task.status == TaskStatus.ASSIGNED and task.owner == fixed
+    assert any("no queue could take it back" in message for message in messages_of(response))
 
 
 def test_unassign_and_undo_are_admin_actions_too(admin_client, user_factory):

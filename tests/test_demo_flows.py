@@ -261,6 +261,17 @@ def test_manager_rejection_skips_the_director(employee, manager, client_for):
     assert task_of(leave, LeaveFlow.rejected).owner == employee
 
 
+def test_the_rejection_of_an_imported_request_waits_for_a_manager(manager, client_for):
+    """Nobody started it through the site, so ``this.start.owner`` is nobody: the managers' queue has it."""
+    leave = LeaveFlow.import_request.run(datetime.date(2026, 9, 1), 2, reason="imported")
+    claim_and_do(client_for(manager), task_of(leave, LeaveFlow.manager_approval), {"comment": "no"})
+    rejected = task_of(leave, LeaveFlow.rejected)
+    assert rejected.status == TaskStatus.NEW and rejected.owner is None
+    claim_and_do(client_for(manager), rejected, {})
+    leave.refresh_from_db()
+    assert leave.status == ProcessStatus.DONE and not leave.booked
+
+
 def test_imported_request_starts_from_code_and_admin_action_sends_the_signal(user_factory, client_for):
     leave = LeaveFlow.import_request.run(datetime.date(2026, 9, 1), 2, reason="imported")
     assert leave.status == ProcessStatus.STARTED and leave.days == 2

@@ -6,7 +6,9 @@ from django.core.exceptions import PermissionDenied
 from tests.testapp.flows import AssignFlow, CodeStartFlow, FunctionFlow, HumanSplitFlow, IfFlow, SplitFlow
 from tests.utils import do_task, fresh, statuses, task_of
 from viewflow.exceptions import FlowRuntimeError
+from viewflow.permissions import task_permissions
 from viewflow.status import ProcessStatus, TaskStatus
+from viewflow.views.urls import task_url
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +123,32 @@ def test_assign_callables_and_owner_of_another_task(django_user_model, user_fact
     assert task.status == TaskStatus.ASSIGNED and task.owner == named  # whoever did to_named
     do_task(task)
     assert fresh(process).status == ProcessStatus.DONE
+
+
+def test_a_task_with_no_queue_cannot_be_given_back(django_user_model, manager):
+    """``.Assign(...)`` without a permission: back in the queue, nobody could ever claim it again."""
+    fixed = django_user_model.objects.create_user("fixed", pk=4242)
+    task = task_of(AssignFlow.start.run("fixed"), AssignFlow.to_user)
+    for user in (fixed, manager):
+        assert "unassign" not in task_permissions(user, task)
+        with pytest.raises(FlowRuntimeError, match=r"cannot be unassigned: its node has no permission"):
+            operate(task, "unassign", by=user)
+        task.refresh_from_db()
+        assert task.status == TaskStatus.ASSIGNED and task.owner == fixed
+    assert "reassign" in task_permissions(manager, task)
+    task = operate(task, "reassign", manager, by=manager)  # the way to move it
+    assert task.status == TaskStatus.ASSIGNED and task.owner == manager
+
+
+def test_the_site_offers_no_give_back_without_a_queue(django_user_model, client_for):
+    fixed = django_user_model.objects.create_user("fixed", pk=4242)
+    task = task_of(AssignFlow.start.run("fixed"), AssignFlow.to_user)
+    client = client_for(fixed)
+    detail = client.get(task_url(task, "detail"))
+    assert detail.status_code == 200 and task_url(task, "unassign") not in detail.content.decode()
+    assert client.post(task_url(task, "unassign")).status_code == 403
+    task.refresh_from_db()
+    assert task.status == TaskStatus.ASSIGNED and task.owner == fixed
 
 
 # -- cancel a task -----------------------------------------------------------------------

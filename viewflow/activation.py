@@ -623,6 +623,12 @@ class HumanActivation(Activation):
         self.check_permission(
             by is not None and (self.task.owner_id == by.pk or self.flow_class.can_manage(by)), by, "unassign"
         )
+        if not self.flow_task.owner_permission:
+            raise FlowRuntimeError(
+                _("%(task)s cannot be unassigned: its node has no permission, so no queue could take it back. "
+                  "A manager can reassign it.")
+                % {"task": _task_label(self.task)}
+            )
         self.step.update_task(self.task, (TaskStatus.ASSIGNED,), status=TaskStatus.NEW, owner=None, started=None)
 
     def reassign(self, user, by=None):

@@ -22,7 +22,8 @@ class LeaveFlow(Flow):
     """Leave request
 
     An employee asks for days off; their manager approves. A leave longer than
-    the policy allows is escalated to a director. A rejected employee is told so;
+    the policy allows is escalated to a director. A rejected employee is told so
+    (the rejection of a request imported from HR waits in the managers' queue);
     an approved leave is booked and closes when the employee is back at work.
     """
 
@@ -65,6 +66,7 @@ class LeaveFlow(Flow):
         flow.View(ProcessView)
         .Annotation(title="Leave rejected", description="Read the comment; your leave was not approved.")
         .Assign(this.start.owner)  # the employee who asked
+        .Permission("leave.can_manager_approval_leaveprocess")  # a request imported from HR: a manager tells them
         .Next(this.end)
     )
     end = flow.End()

@@ -438,6 +438,7 @@ class FunctionViewsFlow(Flow):
 
 for _flow in (
     CodeStartFlow,
+    AssignFlow,
     HumanSplitFlow,
     BrokenFlow,
     MixinViewsFlow,

@@ -338,6 +338,13 @@ class HumanTask(PermissionMixin, Task):
         )
 
     def can_unassign(self, user, task):
-        return task.status == TaskStatus.ASSIGNED and (
-            task.owner_id == user.pk or self.flow_class.can_manage(user)
+        """Its owner or a manager may put an ASSIGNED task back in the queue, if the node has one.
+
+        A node with ``.Assign(...)`` and no permission has no queue: nobody could
+        claim the task again, so only a manager's reassign moves it.
+        """
+        return (
+            task.status == TaskStatus.ASSIGNED
+            and bool(self.owner_permission)
+            and (task.owner_id == user.pk or self.flow_class.can_manage(user))
         )
