@@ -245,6 +245,23 @@ def test_undo_is_refused_once_the_next_node_ran(approval, clerk, manager):
         operate(start, "undo")
 
 
+def test_the_detail_page_offers_undo_only_while_nothing_after_the_task_ran(
+    django_user_model, user_factory, client_for
+):
+    django_user_model.objects.create_user("fixed", pk=4242)
+    user_factory("named")
+    manager = client_for(user_factory("boss", superuser=True))
+    process = AssignFlow.start.run("named")
+    first = task_of(process, AssignFlow.to_user)
+    do_task(first)
+    undo = task_url(first, "undo")
+    assert undo in manager.get(task_url(first, "detail")).content.decode()  # to_named waits: undo cancels it
+    do_task(task_of(process, AssignFlow.to_named))  # now it ran, and the process still runs
+    assert fresh(process).status == ProcessStatus.STARTED
+    page = manager.get(task_url(first, "detail"))
+    assert page.status_code == 200 and undo not in page.content.decode()
+
+
 def test_undo_is_refused_for_nodes_that_do_not_allow_it(clerk):
     process = HumanSplitFlow.start.run()
     split = task_of(process, HumanSplitFlow.split)

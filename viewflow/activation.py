@@ -45,6 +45,7 @@ __all__ = [
     "cancel_process",
     "close_branch",
     "refresh_error_status",
+    "undo_blocker",
 ]
 
 
@@ -433,19 +434,14 @@ class Activation:
                 _("%(task)s cannot be undone: its node does not allow it.") % {"task": _task_label(self.task)}
             )
         leading = list(Task._base_manager.using(self.step.using).filter(previous=self.task))
-        waiting_joins, to_cancel = [], []
-        for task in leading:
-            if task.status == TaskStatus.CANCELED:  # e.g. by an earlier undo of this task: it led nowhere
-                continue
-            if task.status == TaskStatus.STARTED and not getattr(task.flow_task, "can_cancel", True):
-                waiting_joins.append(task)
-            elif task.status in (TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.SCHEDULED, TaskStatus.ERROR):
-                to_cancel.append(task)
-            else:
-                raise FlowRuntimeError(
-                    _("%(task)s cannot be undone: the status of %(next)s is already %(status)s.")
-                    % {"task": _task_label(self.task), "next": _task_label(task), "status": task.get_status_display()}
-                )
+        blocker = undo_blocker(leading)
+        if blocker is not None:
+            raise FlowRuntimeError(
+                _("%(task)s cannot be undone: the status of %(next)s is already %(status)s.")
+                % {"task": _task_label(self.task), "next": _task_label(blocker), "status": blocker.get_status_display()}
+            )
+        waiting_joins = [task for task in leading if _is_waiting_join(task)]
+        to_cancel = [task for task in leading if task.status in _UNDO_CANCELS]
         now = timezone.now()
         for task in to_cancel:
             self.step.update_task(task, (task.status,), status=TaskStatus.CANCELED, finished=now)
@@ -470,6 +466,27 @@ class Activation:
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
         self.require(TaskStatus.ERROR, action="retried")
         raise FlowRuntimeError(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
+
+
+#: statuses of a next task that undo cancels: it has not run yet, or it failed
+_UNDO_CANCELS = (TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.SCHEDULED, TaskStatus.ERROR)
+
+
+def _is_waiting_join(task):
+    return task.status == TaskStatus.STARTED and not getattr(task.flow_task, "can_cancel", True)
+
+
+def undo_blocker(leading):
+    """The first of the tasks a DONE task led to that already ran, so that undoing it would leave its effects.
+
+    None when undo may go on: every such task is waiting or failed (undo cancels
+    it), a Join still waiting for other branches (undo takes the arrival back),
+    or canceled already (say by an earlier undo of the same task).
+    """
+    for task in leading:
+        if task.status != TaskStatus.CANCELED and not _is_waiting_join(task) and task.status not in _UNDO_CANCELS:
+            return task
+    return None
 
 
 def refresh_error_status(step):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
-from ..activation import run_task_step
+from ..activation import run_task_step, undo_blocker
 from ..exceptions import FlowRuntimeError
 from ..permissions import task_permissions
 from ..status import ACTIVE_TASK_STATUSES, TaskStatus
@@ -121,6 +121,8 @@ class TaskDetailView(TaskMixin, TemplateView):
         for name, related in (("previous_tasks", self.task.previous), ("leading_tasks", self.task.leading)):
             tasks = list(related.order_by("created", "pk")[: limit + 1])
             context[name], context[f"more_{name}"] = tasks[:limit], len(tasks) > limit
+        if "undo" in self.permissions and undo_blocker(context["leading_tasks"]) is not None:
+            self.permissions.discard("undo")  # a task it led to already ran: undo would refuse
         context["action_labels"] = [
             ("assign", _("Claim")),
             ("unassign", _("Give back")),
