@@ -123,6 +123,12 @@ def test_lists_are_paginated_and_keep_their_filters(approver, client_for, settin
     assert client.get("/flows/queue/?page=3").content.decode().count("/assign/") == 1
     page = client.get("/flows/helloworld/?status=STARTED&page=2").content.decode()
     assert "Page 2 of 3" in page and "status=STARTED&amp;page=3" in page
+    # a page that is gone (its tasks were claimed since): the last one, not a 404; nonsense stays a 404
+    for url in ("/flows/queue/?page=9", "/flows/helloworld/?status=STARTED&page=9"):
+        page = client.get(url).content.decode()
+        assert "Page 3 of 3" in page, url
+    assert client.get("/flows/queue/?page=0").status_code == 404
+    assert client.get("/flows/queue/?page=abc").status_code == 404
 
 
 @pytest.mark.django_db

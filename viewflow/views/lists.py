@@ -13,7 +13,7 @@ import re
 from functools import cached_property
 
 from django.core.exceptions import EmptyResultSet
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.db import connections, router
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -201,6 +201,15 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self):
         return self._count
+
+    def validate_number(self, number):
+        """A page past the end is the last page, not a 404: tasks were claimed since the link was made."""
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if int(number) < 1:
+                raise
+            return self.num_pages
 
     def page(self, number):
         """The page; when the list goes on past the count, the page is not cut at the count."""
