@@ -104,6 +104,8 @@ def test_order_by_post_waits_for_payment_then_the_clerk_confirms(clerk, packer, 
     # a line left unpacked: the form comes back with an error, nothing is done
     response = claim_and_do(packer_client, package, pack_form(order, 5, packed=False))
     assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert response.context["process"].weight_kg == 0  # the side panel shows what is stored, not what was typed
+    assert response.context["form"]["weight_kg"].value() == "5"  # the form keeps it to send again
     assert task_of(order, OrderFlow.package).status == TaskStatus.ASSIGNED
     response = packer_client.post(task_url(package), pack_form(order, 5))
     assert response.status_code == 302

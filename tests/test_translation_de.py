@@ -166,3 +166,20 @@ def test_the_inbox_is_german(approver, client_for):
     for word in ("Posteingang", "Aufgabe", "Vorgang", "Wartet seit", "Öffnen", "Zugewiesen"):
         assert word in page, word
     assert "Waiting since" not in page
+
+
+def test_the_process_page_says_verlauf_although_the_admin_translates_history_first(approver, client_for):
+    """django.contrib.admin comes first in INSTALLED_APPS and has its own "History": ours carries a context."""
+    process = HelloWorldProcess.objects.create(flow_class=HelloWorldFlow, status=ProcessStatus.STARTED, text="hallo")
+    page = german_page(client_for(approver), f"/flows/helloworld/{process.pk}/")
+    assert "Verlauf" in page and "Geschichte" not in page
+
+
+def test_the_demo_speaks_the_browsers_language(approver, client, settings):
+    """The demo's middleware picks the language from Accept-Language: German comes with the package."""
+    import importlib
+
+    settings.MIDDLEWARE = importlib.import_module("demo.settings").MIDDLEWARE
+    page = client.get("/flows/login/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+    assert 'lang="de"' in page and "Anmelden" in page
+    assert 'lang="en' in client.get("/flows/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

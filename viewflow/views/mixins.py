@@ -9,6 +9,7 @@ valid submission the view calls :meth:`activation_done`, which saves the form
 
 from __future__ import annotations
 
+import copy
 import functools
 from urllib.parse import urlsplit
 
@@ -306,6 +307,19 @@ class TaskViewMixin(FlowViewMixin):
 
     def get_object(self, queryset=None):
         return self.activation.process
+
+    def get_form_kwargs(self):
+        if self.request.method == "POST":
+            # validating a model form writes what was typed into the process, valid or not
+            self._stored_process = copy.copy(self.activation.process)
+        return super().get_form_kwargs()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        stored = getattr(self, "_stored_process", None)
+        if stored is not None:  # a form sent back with errors: the page shows the process as it is stored
+            context["process"] = stored
+        return context
 
     def activation_done(self, form, *formsets):
         """Save the form's fields of the process (and formsets), then complete the task."""
