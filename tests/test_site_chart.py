@@ -124,3 +124,48 @@ def test_process_state_marks_done_active_and_error_nodes_and_taken_edges():
     edges = {p.get("data-edge"): p.get("class").split() for p in root.iter(f"{SVG}path") if p.get("data-edge")}
     assert "taken" in edges["start-split"] and "taken" in edges["split-review"]
     assert "taken" not in edges["notify-join"]  # the join is not reached yet
+
+
+def text_boxes(svg):
+    """Rough boxes (x, y, w, h) of the edge labels and of the gateways' titles, from their font sizes."""
+    root = ET.fromstring(svg)
+    labels, titles = [], []
+    for text in root.iter(f"{SVG}text"):
+        x, y = float(text.get("x")), float(text.get("y"))
+        if text.get("class") == "vf-edge-label":
+            labels.append((text.text, (x, y - 9, 6.2 * len(text.text), 11)))
+    for group in root.iter(f"{SVG}g"):
+        if "vf-gateway" in group.get("class", ""):
+            title = group.findall(f"{SVG}text")[-1]
+            words = "".join(span.text for span in title.iter(f"{SVG}tspan"))
+            x, y, width = float(title.get("x")), float(title.get("y")), 7.2 * len(words)
+            titles.append((group.get("data-node"), (x - width / 2, y - 10, width, 13)))
+    return labels, titles
+
+
+def overlap(a, b):
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+
+
+def test_edge_labels_stay_apart_and_no_edge_runs_through_a_gateways_title():
+    """A Switch's branches to rows below share their way down; a lower If goes back up to the main row."""
+    from leave.flows import LeaveFlow  # decide: three cases; check_director (a row below): true goes up
+
+    svg = render_svg(LeaveFlow)
+    labels, titles = text_boxes(svg)
+    assert len(labels) >= 5
+    for i, (text, box) in enumerate(labels):
+        for other, other_box in labels[i + 1 :]:
+            assert not overlap(box, other_box), f"labels {text!r} and {other!r} overlap"
+        for name, title_box in titles:
+            assert not overlap(box, title_box), f"label {text!r} covers the title of {name}"
+    for path in ET.fromstring(svg).iter(f"{SVG}path"):
+        if path.get("data-edge") is None:
+            continue
+        coords = [tuple(map(float, pair.split())) for pair in path.get("d")[2:].split(" L ")]
+        for (x1, y1), (x2, y2) in zip(coords, coords[1:]):
+            segment = (min(x1, x2) - 0.5, min(y1, y2) - 0.5, abs(x2 - x1) + 1, abs(y2 - y1) + 1)
+            for name, title_box in titles:
+                assert not overlap(segment, title_box), f"edge {path.get('data-edge')} runs through the title of {name}"

@@ -227,16 +227,20 @@ def _state_label(state):
 
 
 def _edge_path(chain):
-    """Orthogonal polyline through the chain's points; returns (points, label anchor)."""
+    """Orthogonal polyline through the chain's points; returns (points, label anchor).
+
+    An edge that changes rows has its label where it turns toward its target's
+    row (down from a diamond) or in the gap between the rows (up): edges that
+    leave one gateway share their first stretch, and rows keep their labels apart.
+    """
     src, dst = chain[0], chain[-1]
     first = chain[1]
-    if src.node.shape == "gateway" and first.row != src.row:  # leave a diamond by its top or bottom corner
-        sign = 1 if first.row > src.row else -1
-        points = [(src.x, src.y + sign * GATEWAY_R), (src.x, first.y)]
-        anchor = (src.x + 7, src.y + sign * (GATEWAY_R + 12), "start")
-    else:
+    anchor = None
+    if src.node.shape == "gateway" and first.row > src.row:  # down: leave a diamond by its bottom corner
+        points = [(src.x, src.y + GATEWAY_R), (src.x, first.y)]
+        anchor = (src.x + 7, first.y - 5, "start")
+    else:  # by the right side (up as well: a diamond's title sits above it)
         points = [(src.x + src.half_width(), src.y)]
-        anchor = (src.x + src.half_width() + 5, src.y - 6, "start")
     for a, b in zip(chain, chain[1:]):
         x_a, y_a = points[-1]
         if b is dst and dst.node.shape == "gateway" and b.row != a.row and y_a != b.y:
@@ -252,8 +256,9 @@ def _edge_path(chain):
             else:
                 mid = x_a
             points.append((mid, b.y))
+            anchor = anchor or (mid + 5, (y_a + b.y) / 2 + 4, "start")  # in the gap between the two rows
         points.append((end_x, b.y))
-    return points, anchor
+    return points, anchor or (src.x + src.half_width() + 5, src.y - 6, "start")
 
 
 def _polyline(points):
