@@ -563,3 +563,15 @@ def test_a_flow_manager_sees_the_process_pages_their_operations_lead_to(user_fac
     assert response.status_code == 302
     other.refresh_from_db()
     assert other.status == ProcessStatus.CANCELED
+
+
+@pytest.mark.django_db
+def test_the_process_page_says_what_a_waiting_join_waits_for(user_factory, client_for):
+    from tests.testapp.flows import HumanSplitFlow
+    from tests.utils import do_task, task_of
+    from viewflow.views.urls import process_url
+
+    process = HumanSplitFlow.start.run()
+    do_task(task_of(process, HumanSplitFlow.review_a), user_factory("reviewer", "testapp.can_review_a_sampleprocess"))
+    page = client_for(user_factory("boss", superuser=True)).get(process_url(process)).content.decode()
+    assert "waiting for its other branches" in page and "waiting in the queue" in page  # the join; review_b
