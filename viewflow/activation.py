@@ -640,7 +640,7 @@ class HumanActivation(Activation):
         self.check_permission(
             by is not None and (self.task.owner_id == by.pk or self.flow_class.can_manage(by)), by, "unassign"
         )
-        if not self.flow_task.owner_permission:
+        if not self.flow_task.has_queue:
             raise FlowRuntimeError(
                 _("%(task)s cannot be unassigned: its node has no permission, so no queue could take it back. "
                   "A manager can reassign it.")

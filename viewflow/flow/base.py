@@ -337,6 +337,11 @@ class HumanTask(PermissionMixin, Task):
             TaskStatus.STARTED,
         )
 
+    @property
+    def has_queue(self):
+        """Can its tasks wait in a queue? Only with a permission saying who may claim them."""
+        return bool(self.owner_permission)
+
     def can_unassign(self, user, task):
         """Its owner or a manager may put an ASSIGNED task back in the queue, if the node has one.
 
@@ -345,6 +350,6 @@ class HumanTask(PermissionMixin, Task):
         """
         return (
             task.status == TaskStatus.ASSIGNED
-            and bool(self.owner_permission)
+            and self.has_queue
             and (task.owner_id == user.pk or self.flow_class.can_manage(user))
         )
