@@ -306,3 +306,40 @@ def test_cancel_process_permission_and_waiting_function(clerk, manager):
     with pytest.raises(FlowRuntimeError, match="no waiting task"):
         FunctionFlow.pay.run(process_pk=process.pk, amount=1)
     assert fresh(process).count == 0
+
+
+# -- viewflow.operations and the two kinds of refusal ---------------------------------------
+
+
+def test_operations_module_drives_the_same_activations(approval, clerk, manager, user_factory):
+    from viewflow import operations
+
+    task = operations.claim(approval, clerk)
+    assert fresh_task(task).status == TaskStatus.ASSIGNED and fresh_task(task).owner == clerk
+    operations.unassign(task, by=clerk)
+    assert fresh_task(task).status == TaskStatus.NEW
+    operations.reassign(task, clerk, by=manager)
+    assert fresh_task(task).owner == clerk
+    operations.cancel(task, by=manager)
+    assert fresh_task(task).status == TaskStatus.CANCELED
+    with pytest.raises(PermissionDenied):
+        operations.cancel_process(approval.process, by=clerk)
+
+
+def test_illegal_transition_and_conflict_are_told_apart(approval, clerk, user_factory):
+    from viewflow import operations
+    from viewflow.exceptions import FlowConflict, FlowIllegalTransition
+
+    operations.claim(approval, clerk)
+    with pytest.raises(FlowIllegalTransition, match="cannot be assigned"):
+        operations.claim(approval, user_factory("late", APPROVE))  # the state says no: a 400
+    with approval.activation() as activation:
+        approval.__class__._base_manager.filter(pk=approval.pk).update(status=TaskStatus.NEW)  # someone else
+        with pytest.raises(FlowConflict, match="changed by someone else"):
+            activation.unassign(by=clerk)
+    assert issubclass(FlowConflict, FlowRuntimeError) and issubclass(FlowIllegalTransition, FlowRuntimeError)
+    assert fresh_task(approval).status == TaskStatus.ASSIGNED  # the refused step was rolled back whole
+
+
+def fresh_task(task):
+    return task.__class__._base_manager.get(pk=task.pk)

@@ -8,7 +8,7 @@ Two rules keep concurrent writers honest:
 
 * state is re-read after the lock is taken (the lock yields the fresh process);
 * every UPDATE of a task or process carries the status it was read with in its
-  WHERE clause, and raises :class:`FlowRuntimeError` when no row matched, so a
+  WHERE clause, and raises :class:`~viewflow.exceptions.FlowConflict` when no row matched, so a
   stale writer fails cleanly instead of overwriting.
 
 Tasks created in a step are inserted in one INSERT when the step ends
@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from . import signals
-from .exceptions import FlowRuntimeError
+from .exceptions import FlowConflict, FlowIllegalTransition, FlowRuntimeError
 from .models import Process, Task
 from .statements import insert_process, insert_rows, insert_values, update_if_status
 from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
@@ -139,7 +139,7 @@ class Step:
         else:
             if not update_if_status(Task, self.using, task.pk, expected, fields):
                 statuses = "/".join(str(TaskStatus(status).label) for status in expected)
-                raise FlowRuntimeError(
+                raise FlowConflict(
                     _("%(task)s was changed by someone else (it is no longer %(statuses)s).")
                     % {"task": _task_label(task), "statuses": statuses}
                 )
@@ -221,7 +221,7 @@ class Step:
         if process.status == status and not fields:
             return
         if not update_if_status(Process, self.using, process.pk, (process.status,), {"status": status, **fields}):
-            raise FlowRuntimeError(
+            raise FlowConflict(
                 _("Process #%(pk)s was changed by someone else.") % {"pk": process.pk}
             )
         process.status = status
@@ -271,7 +271,7 @@ def _word(action):
 
 
 def _illegal(task, action):
-    return FlowRuntimeError(
+    return FlowIllegalTransition(
         _("%(task)s cannot be %(action)s: its status is %(status)s.")
         % {"task": _task_label(task), "action": _word(action), "status": task.get_status_display()}
     )
@@ -329,7 +329,7 @@ class Activation:
     retry        ERROR                                     a manager
     ============ ======================================== =====================
 
-    An operation the task's state does not allow raises :class:`FlowRuntimeError`
+    An operation the task's state does not allow raises :class:`FlowIllegalTransition`
     naming the task and its status; a user who may not do it gets ``PermissionDenied``.
     """
 
@@ -346,7 +346,7 @@ class Activation:
 
     def require_running_process(self, action):
         if self.process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
-            raise FlowRuntimeError(
+            raise FlowIllegalTransition(
                 _("%(task)s cannot be %(action)s: the status of process #%(pk)s is %(status)s.")
                 % {
                     "task": _task_label(self.task),
@@ -366,7 +366,7 @@ class Activation:
             )
 
     def _not_human(self, action):
-        return FlowRuntimeError(
+        return FlowIllegalTransition(
             _("%(task)s cannot be %(action)s: nobody does %(type)s tasks by hand.")
             % {"task": _task_label(self.task), "action": _word(action), "type": self.task.flow_task_type}
         )
@@ -406,7 +406,7 @@ class Activation:
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "cancel")
         self.require(*ACTIVE_TASK_STATUSES, action="canceled")
         if not self.flow_task.can_cancel:
-            raise FlowRuntimeError(
+            raise FlowIllegalTransition(
                 _("%(task)s cannot be canceled: its status is %(status)s; cancel the branches it waits for instead.")
                 % {"task": _task_label(self.task), "status": self.task.get_status_display()}
             )
@@ -430,13 +430,13 @@ class Activation:
         self.require(TaskStatus.DONE, action="undone")
         self.require_running_process("undone")
         if not self.flow_task.can_undo:
-            raise FlowRuntimeError(
+            raise FlowIllegalTransition(
                 _("%(task)s cannot be undone: its node does not allow it.") % {"task": _task_label(self.task)}
             )
         leading = list(Task._base_manager.using(self.step.using).filter(previous=self.task))
         blocker = undo_blocker(leading)
         if blocker is not None:
-            raise FlowRuntimeError(
+            raise FlowIllegalTransition(
                 _("%(task)s cannot be undone: the status of %(next)s is already %(status)s.")
                 % {"task": _task_label(self.task), "next": _task_label(blocker), "status": blocker.get_status_display()}
             )
@@ -465,7 +465,7 @@ class Activation:
         """Run an ERROR task again (only automated nodes fail)."""
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
         self.require(TaskStatus.ERROR, action="retried")
-        raise FlowRuntimeError(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
+        raise FlowIllegalTransition(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
 
 
 #: statuses of a next task that undo cancels: it has not run yet, or it failed
@@ -641,7 +641,7 @@ class HumanActivation(Activation):
             by is not None and (self.task.owner_id == by.pk or self.flow_class.can_manage(by)), by, "unassign"
         )
         if not self.flow_task.has_queue:
-            raise FlowRuntimeError(
+            raise FlowIllegalTransition(
                 _("%(task)s cannot be unassigned: its node has no permission, so no queue could take it back. "
                   "A manager can reassign it.")
                 % {"task": _task_label(self.task)}
@@ -727,7 +727,7 @@ def cancel_process(process, by=None):
         raise PermissionDenied(_("%(user)s may not cancel processes.") % {"user": by})
     with run_step(flow_class, process.pk) as step:
         if step.process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
-            raise FlowRuntimeError(
+            raise FlowIllegalTransition(
                 _("Process #%(pk)s cannot be canceled: its status is %(status)s.")
                 % {"pk": process.pk, "status": step.process.get_status_display()}
             )
