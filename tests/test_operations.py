@@ -333,9 +333,9 @@ def test_illegal_transition_and_conflict_are_told_apart(approval, clerk, user_fa
     operations.claim(approval, clerk)
     with pytest.raises(FlowIllegalTransition, match="cannot be assigned"):
         operations.claim(approval, user_factory("late", APPROVE))  # the state says no: a 400
-    with approval.activation() as activation:
-        approval.__class__._base_manager.filter(pk=approval.pk).update(status=TaskStatus.NEW)  # someone else
-        with pytest.raises(FlowConflict, match="changed by someone else"):
+    with pytest.raises(FlowConflict, match="changed by someone else"):
+        with approval.activation() as activation:
+            approval.__class__._base_manager.filter(pk=approval.pk).update(status=TaskStatus.NEW)  # someone else
             activation.unassign(by=clerk)
     assert issubclass(FlowConflict, FlowRuntimeError) and issubclass(FlowIllegalTransition, FlowRuntimeError)
     assert fresh_task(approval).status == TaskStatus.ASSIGNED  # the refused step was rolled back whole
