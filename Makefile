@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres test-django6 venv clean bench bench-quick bench-db
+.PHONY: demo test lint test-sqlite test-postgres test-django6 venv clean bench bench-quick bench-db
 
 # The Django 6 row of the matrix: Python 3.12 (pyenv's, or any python3.12 on PATH).
 PYTHON312 ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python $$(command -v python3.12); do $$p -c '' 2>/dev/null && echo $$p && break; done)
@@ -27,7 +27,11 @@ demo: $(STAMP)
 	cd demo && ../$(PY) manage.py demo_users
 	cd demo && ../$(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(STAMP)
+# ruff's rules are in pyproject.toml; `ruff check --fix` repairs most of what it finds
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) lint
 	scripts/ensure-services
 	scripts/ensure-chromium
 	$(PY) -m pytest -p no:cacheprovider

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import core
 
@@ -23,7 +23,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--reps", type=int, default=20)
     args = parser.parse_args(argv)
-    result = {"scenario": args.scenario, "n": args.n, "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    result = {"scenario": args.scenario, "n": args.n, "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         started = core.time.perf_counter()
         core.setup_django()

@@ -137,7 +137,9 @@ def report(ours, peer, dbs):
     for r in peer:
         if r.get("variant") in (None, PEER_VARIANT.get(r["scenario"])):
             peer_runs.setdefault(key(r), []).append(r)
-    ours_by = {k: {variant: median_run(runs) for variant, runs in variants.items()} for k, variants in ours_runs.items()}
+    ours_by = {
+        k: {variant: median_run(runs) for variant, runs in variants.items()} for k, variants in ours_runs.items()
+    }
     peer_by = {k: median_run(runs) for k, runs in peer_runs.items()}
     summary, rows, lines, rounds = {}, [], [], []
     for scenario in SCENARIOS:
@@ -163,25 +165,40 @@ def report(ours, peer, dbs):
                     rounds.append([scenario, db, ", ".join(fmt(r, 2, "x") for r in paired), fmt(t_ratio, 2, "x")])
             summary[f"{scenario}/{db}"] = {"throughput_ratio": t_ratio, "query_ratio": q_ratio}
             lo, lp = latency(mine), latency(theirs)
-            rows.append([
-                scenario, db,
-                fmt(mine.get("processes_per_s")), fmt(theirs.get("processes_per_s")), fmt(t_ratio, 2, "x"),
-                fmt(mine.get("sql_queries_per_process") if scenario != "inbox" else mine["queue"]["http_sql_per_request"]),
-                fmt(theirs.get("sql_queries_per_process") if scenario != "inbox" else theirs["queue"]["http_sql_per_request"]),
-                fmt(q_ratio, 2, "x"),
-                f"{fmt(lo.get('p50_ms'))} / {fmt(lo.get('p99_ms'))}" if lo else "-",
-                f"{fmt(lp.get('p50_ms'))} / {fmt(lp.get('p95_ms'))}" if lp else "-",
-                "yes" if mine.get("ok") and theirs.get("ok") else f"ours {mine.get('ok')}, peer {theirs.get('ok')}",
-            ])
+            rows.append(
+                [
+                    scenario,
+                    db,
+                    fmt(mine.get("processes_per_s")),
+                    fmt(theirs.get("processes_per_s")),
+                    fmt(t_ratio, 2, "x"),
+                    fmt(
+                        mine.get("sql_queries_per_process")
+                        if scenario != "inbox"
+                        else mine["queue"]["http_sql_per_request"]
+                    ),
+                    fmt(
+                        theirs.get("sql_queries_per_process")
+                        if scenario != "inbox"
+                        else theirs["queue"]["http_sql_per_request"]
+                    ),
+                    fmt(q_ratio, 2, "x"),
+                    f"{fmt(lo.get('p50_ms'))} / {fmt(lo.get('p99_ms'))}" if lo else "-",
+                    f"{fmt(lp.get('p50_ms'))} / {fmt(lp.get('p95_ms'))}" if lp else "-",
+                    "yes" if mine.get("ok") and theirs.get("ok") else f"ours {mine.get('ok')}, peer {theirs.get('ok')}",
+                ]
+            )
     lines.append("### Ours / peer, per scenario and database")
     lines.append("")
     lines.append(table(["scenario", "db", "ours proc/s", "peer proc/s", "throughput ratio", "ours SQL/proc",
                         "peer SQL/proc", "query ratio", "ours p50 / p99 ms", "peer p50 / p95 ms", "checks ok"], rows))
     lines.append("")
-    lines.append("inbox: proc/s is the bulk fill rate (bench code, not the library); its throughput ratio is queue "
-                 "pages per second (peer GET ms / ours) and its SQL is per queue page GET. "
-                 "concurrent_join: ours with select_for_update_lock vs the peer's select_for_update_lock (NOWAIT + retries); "
-                 "latency per branch task. The peer harness reports p95, not p99.")
+    lines.append(
+        "inbox: proc/s is the bulk fill rate (bench code, not the library); its throughput ratio is queue "
+        "pages per second (peer GET ms / ours) and its SQL is per queue page GET. "
+        "concurrent_join: ours with select_for_update_lock vs the peer's select_for_update_lock (NOWAIT + retries); "
+        "latency per branch task. The peer harness reports p95, not p99."
+    )
     lines.append("")
     if rounds:
         lines.append("### Rounds: ours then the peer's, one after the other")
@@ -201,22 +218,35 @@ def report(ours, peer, dbs):
                 continue
             theirs = peer_by.get((scenario, db))
             lo = latency(mine)
-            extra.append([
-                f"{scenario}[{variant}]", db, fmt(mine.get("processes_per_s")),
-                fmt(ratio(mine.get("processes_per_s"), theirs and theirs.get("processes_per_s")), 2, "x"),
-                fmt(mine.get("sql_queries_per_process")),
-                fmt(ratio(mine.get("sql_queries_per_process"), theirs and theirs.get("sql_queries_per_process")), 2, "x"),
-                f"{fmt(lo.get('p50_ms'))} / {fmt(lo.get('p99_ms'))}", "yes" if mine.get("ok") else "NO",
-            ])
+            extra.append(
+                [
+                    f"{scenario}[{variant}]",
+                    db,
+                    fmt(mine.get("processes_per_s")),
+                    fmt(ratio(mine.get("processes_per_s"), theirs and theirs.get("processes_per_s")), 2, "x"),
+                    fmt(mine.get("sql_queries_per_process")),
+                    fmt(
+                        ratio(mine.get("sql_queries_per_process"), theirs and theirs.get("sql_queries_per_process")),
+                        2,
+                        "x",
+                    ),
+                    f"{fmt(lo.get('p50_ms'))} / {fmt(lo.get('p99_ms'))}",
+                    "yes" if mine.get("ok") else "NO",
+                ]
+            )
     if extra:
         lines.append("### Other runs of ours (same peer run as the reference)")
         lines.append("")
-        lines.append(table(["run", "db", "proc/s", "throughput ratio", "SQL/proc", "query ratio", "p50 / p99 ms", "ok"], extra))
+        lines.append(
+            table(["run", "db", "proc/s", "throughput ratio", "SQL/proc", "query ratio", "p50 / p99 ms", "ok"], extra)
+        )
         lines.append("")
-        lines.append("hello_*[job]: the §1 flow as written (send = celery.Job, run in-process after commit: one more step). "
-                     "hello_http[floor]: the same three POSTs to a view with no engine (session, user, permission, "
-                     "redirect): the part of every hello_http process that no workflow library can remove; its "
-                     "throughput ratio is how far above the peer a library with a free engine would be.")
+        lines.append(
+            "hello_*[job]: the §1 flow as written (send = celery.Job, run in-process after commit: one more step). "
+            "hello_http[floor]: the same three POSTs to a view with no engine (session, user, permission, "
+            "redirect): the part of every hello_http process that no workflow library can remove; its "
+            "throughput ratio is how far above the peer a library with a free engine would be."
+        )
         lines.append("")
 
     lines.extend(commit_share(ours_by, peer_by, dbs))
@@ -224,14 +254,27 @@ def report(ours, peer, dbs):
     # inbox and queue pages
     pages = []
     for db in dbs:
-        for label, result in [("ours", v) for v in ours_by.get(("inbox", db), {}).values()] + [("peer", peer_by.get(("inbox", db)))]:
+        for label, result in [("ours", v) for v in ours_by.get(("inbox", db), {}).values()] + [
+            ("peer", peer_by.get(("inbox", db)))
+        ]:
             if not result or result.get("skipped") or "queue" not in result:
                 continue
             for page in ("queue", "inbox"):
                 q = result[page]
-                pages.append([db, label, f"{result.get('processes', result.get('n')):,}", page, f"{q['total_rows']:,}",
-                              fmt(q["first_page_sql_ms_median"], 2), fmt(q["view_data_ms_median"], 2),
-                              fmt(q["http_get_ms_median"], 1), fmt(q["http_sql_per_request"]), fmt(q["http_response_kib"])])
+                pages.append(
+                    [
+                        db,
+                        label,
+                        f"{result.get('processes', result.get('n')):,}",
+                        page,
+                        f"{q['total_rows']:,}",
+                        fmt(q["first_page_sql_ms_median"], 2),
+                        fmt(q["view_data_ms_median"], 2),
+                        fmt(q["http_get_ms_median"], 1),
+                        fmt(q["http_sql_per_request"]),
+                        fmt(q["http_response_kib"]),
+                    ]
+                )
     if pages:
         lines.append("### Inbox and queue pages (bob; medians)")
         lines.append("")
@@ -245,7 +288,7 @@ def report(ours, peer, dbs):
         bars.append([name, "ok" if (figures["throughput_ratio"] or 0) >= 2 else "MISSED",
                      "ok" if figures["query_ratio"] is not None and figures["query_ratio"] <= 0.5 else "MISSED"])
     for db in dbs:
-        for variant, result in ours_by.get(("inbox", db), {}).items():
+        for _variant, result in ours_by.get(("inbox", db), {}).items():
             if db != "postgres" or "queue" not in result:
                 continue
             for page in ("queue", "inbox"):
@@ -256,9 +299,13 @@ def report(ours, peer, dbs):
     conc = ours_by.get(("concurrent_join", "postgres"), {}).get("select_for_update_lock")
     if conc and not conc.get("skipped"):
         c = conc.get("checks", {})
-        bars.append(["concurrent_join exactly once, no deadlock, p95 < 60 ms",
-                     "ok" if c.get("ok") and not conc["events"]["deadlock"] else "MISSED",
-                     "ok" if (latency(conc).get("p95_ms") or 1e9) < 60 else f"MISSED ({latency(conc).get('p95_ms')} ms)"])
+        bars.append(
+            [
+                "concurrent_join exactly once, no deadlock, p95 < 60 ms",
+                "ok" if c.get("ok") and not conc["events"]["deadlock"] else "MISSED",
+                "ok" if (latency(conc).get("p95_ms") or 1e9) < 60 else f"MISSED ({latency(conc).get('p95_ms')} ms)",
+            ]
+        )
     lines.append("### Bars (issue 7): throughput >= 2x, queries <= 0.5x; pages: SQL < 20 ms, GET < 100 ms")
     lines.append("")
     lines.append(table(["what", "throughput / SQL bar", "query / GET bar"], bars))
@@ -272,8 +319,12 @@ def main(argv=None):
     parser.add_argument("--skip-peer", default=None, metavar="FILE", help="reuse the peer's results from FILE")
     parser.add_argument("--skip-ours", default=None, metavar="FILE", help="reuse our results from FILE")
     parser.add_argument("--out-dir", default=str(ROOT / "bench"), help="where results-*.json go")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="rounds of the short scenarios, ours then the peer's each time (default 3; 1 with --quick)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="rounds of the short scenarios, ours then the peer's each time (default 3; 1 with --quick)",
+    )
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 3

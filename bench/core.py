@@ -32,8 +32,9 @@ def setup_django():
     import django
 
     django.setup()
-    import bench.urls  # noqa: F401  (what a server's first request does)
     from django.urls import reverse
+
+    import bench.urls  # noqa: F401  (what a server's first request does)
 
     reverse("viewflow:index")
 
@@ -74,7 +75,11 @@ def db_description():
         cursor.execute("PRAGMA synchronous")
         synchronous = cursor.fetchone()[0]
     mode = connection.settings_dict["OPTIONS"].get("transaction_mode")
-    return "sqlite", sqlite3.sqlite_version, {"journal_mode": journal, "synchronous": synchronous, "transaction_mode": mode}
+    return (
+        "sqlite",
+        sqlite3.sqlite_version,
+        {"journal_mode": journal, "synchronous": synchronous, "transaction_mode": mode},
+    )
 
 
 def analyze_database():

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .child import MARKER
@@ -68,7 +68,9 @@ def parse_args(argv):
     parser.add_argument("--n", action="append", default=[], metavar="SCENARIO=N")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-extras", action="store_true", help="only the runs comparable with the peer")
-    parser.add_argument("--extras-only", action="store_true", help="only the extra runs (job flow, 1m inbox, cache lock)")
+    parser.add_argument(
+        "--extras-only", action="store_true", help="only the extra runs (job flow, 1m inbox, cache lock)"
+    )
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--timeout", type=int, default=1200)
@@ -135,7 +137,7 @@ def main(argv=None):
         runs = [r for r in runs if r[1] not in comparable]
     meta = {
         "harness": "viewflow bench",
-        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": {"machine": platform.machine(), "cpu": cpu_model(), "cpus": os.cpu_count(),
                  "kernel": platform.release(), "python": platform.python_version()},
         "dbs": dbs, "n": {s: ns[s] for s in scenarios}, "argv": sys.argv[1:] if argv is None else argv,

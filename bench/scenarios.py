@@ -528,7 +528,8 @@ def _fill_inbox_sql(n, template, bob):
         with connection.cursor() as cursor:
             for table, column in ((p_table, "id"), (t_table, "id"), (l_table, "id")):
                 cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), (SELECT MAX(\"{column}\") FROM \"{table}\"))"
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "
+                    f'(SELECT MAX("{column}") FROM "{table}"))'
                 )
     return n
 
@@ -700,7 +701,9 @@ def inbox(n, reps=20, fill="bulk", **_):
 # -- 5. concurrent_join ----------------------------------------------------------------
 
 LOCK_VARIANTS = {
-    "select_for_update_lock": "lock.select_for_update_lock (SELECT ... FOR UPDATE, waits for the row lock; the default)",
+    "select_for_update_lock": (
+        "lock.select_for_update_lock (SELECT ... FOR UPDATE, waits for the row lock; the default)"
+    ),
     "cache_lock": "lock.cache_lock (a key in Django's cache, here LocMemCache shared by the threads)",
     "no_lock": "lock.no_lock (explicit opt-out; unsafe with a Join)",
 }
@@ -729,7 +732,9 @@ def concurrent_join(n, threads=8, variant="select_for_update_lock", max_attempts
     process_pks = [ConcurrentJoinFlow.start.run().pk for _ in range(n)]
     start_wall = time.perf_counter() - started
     work = list(
-        Task.objects.filter(process_id__in=process_pks, status="NEW").order_by("process_id", "pk").values_list("pk", flat=True)
+        Task.objects.filter(process_id__in=process_pks, status="NEW")
+        .order_by("process_id", "pk")
+        .values_list("pk", flat=True)
     )
     assert len(work) == n * 10, len(work)
     connection.close()

@@ -14,7 +14,10 @@ def floor(request, step):
     ``hello_http[floor]`` POSTs here where hello_http POSTs the start, claim and
     approve URLs; the permission is checked with Django's own ``user.has_perm``.
     """
-    permission = {"start": "helloworld.can_start_helloworldprocess", "assign": "helloworld.can_approve_helloworldprocess"}
+    permission = {
+        "start": "helloworld.can_start_helloworldprocess",
+        "assign": "helloworld.can_approve_helloworldprocess",
+    }
     if step in permission and not request.user.has_perm(permission[step]):
         return HttpResponseRedirect("/denied/")
     return HttpResponseRedirect("/flows/")

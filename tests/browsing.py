@@ -37,7 +37,12 @@ class _Parser(HTMLParser):
         if tag == "a" and "href" in attrs:
             self._link = [attrs["href"], ""]
         elif tag == "form":
-            self._form = {"action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(), "fields": [], "buttons": []}
+            self._form = {
+                "action": attrs.get("action") or "",
+                "method": (attrs.get("method") or "get").lower(),
+                "fields": [],
+                "buttons": [],
+            }
             self.forms.append(self._form)
         elif self._form is not None and tag == "input":
             kind = (attrs.get("type") or "text").lower()
@@ -110,7 +115,9 @@ class Visitor:
 
     def follow(self, text, nth=0):
         """Click the ``nth`` link whose text contains ``text`` (or matches it, if a compiled regex)."""
-        matches = [href for href, label in self.links() if (text.search(label) if hasattr(text, "search") else text in label)]
+        matches = [
+            href for href, label in self.links() if (text.search(label) if hasattr(text, "search") else text in label)
+        ]
         assert len(matches) > nth, f"no link {text!r} on {self.url}: {[label for _, label in self.links()]}"
         url = urljoin(self.url, matches[nth])
         return self._go(self.client.get(url, follow=True), url)

@@ -238,9 +238,8 @@ def use_lock(monkeypatch, lock):
 
 def redis_cache_lock(settings):
     """A cache lock on Redis (the test Redis index), through a dedicated cache alias."""
-    from django.core.cache import caches
-
     import redis
+    from django.core.cache import caches
 
     settings.CACHES = {
         **settings.CACHES,

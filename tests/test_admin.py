@@ -1,8 +1,8 @@
 """The admin for processes and tasks, used through its pages: filters, inlines, actions."""
 
 import pytest
-from helloworld.flows import HelloWorldFlow
 
+from helloworld.flows import HelloWorldFlow
 from tests.testapp.flows import AssignFlow, CodeStartFlow
 from tests.testapp.ops_flows import OpsReviewFlow
 from viewflow.fields import flow_path, node_path
@@ -252,7 +252,8 @@ def test_cancel_task_action(admin_client):
 
 
 @pytest.mark.parametrize(
-    "action, why", [("cancel_tasks", "already finished"), ("unassign_tasks", "not assigned"), ("undo_tasks", "not done")]
+    "action, why",
+    [("cancel_tasks", "already finished"), ("unassign_tasks", "not assigned"), ("undo_tasks", "not done")],
 )
 def test_task_actions_say_which_tasks_they_skipped(admin_client, action, why):
     process = OpsReviewFlow.start.run()

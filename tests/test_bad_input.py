@@ -332,7 +332,10 @@ def test_a_finished_process_offers_no_cancel_or_undo_page(user_factory, client_f
         assert response.status_code == 302 and response["Location"].endswith("/detail/")
         assert f"Start #{task.pk} cannot be undone: its process is finished." in messages_of(response)
         response = method(f"/flows/{IntegrityFlow._meta.flow_label}/{process.pk}/cancel/")
-        assert response.status_code == 302 and response["Location"] == f"/flows/{IntegrityFlow._meta.flow_label}/{process.pk}/"
+        assert (
+            response.status_code == 302
+            and response["Location"] == f"/flows/{IntegrityFlow._meta.flow_label}/{process.pk}/"
+        )
         assert f"{process} is finished: there is nothing to cancel." in messages_of(response)
     assert rows() == before
     detail = manager.get(url(process, "start", task, "detail")).content.decode()

@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helloworld.models import HelloWorldProcess
 
+from helloworld.models import HelloWorldProcess
 from viewflow.status import ProcessStatus, TaskStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)

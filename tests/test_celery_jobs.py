@@ -192,7 +192,9 @@ def test_a_message_that_cannot_be_sent_leaves_the_job_scheduled_and_retryable(wo
     dead_broker.conf.broker_url = None  # the broker is back (here: jobs run in-process)
     old_id = job.external_task_id
     call_command("retry_tasks", "--flow", "filejob", "--scheduled")
-    assert f"Retried task #{job.pk} filejob.work of process #{process.pk}: SCHEDULED -> DONE." in capsys.readouterr().out
+    assert (
+        f"Retried task #{job.pk} filejob.work of process #{process.pk}: SCHEDULED -> DONE." in capsys.readouterr().out
+    )
     job.refresh_from_db()
     process.refresh_from_db()
     assert job.status == TaskStatus.DONE and job.error == "" and job.external_task_id != old_id
@@ -219,7 +221,10 @@ def test_retry_tasks_retries_any_failed_automated_task(user_factory, capsys):
     assert failed.status == TaskStatus.ERROR
 
     call_command("retry_tasks", "--flow", "opsreview", "--dry-run")
-    assert f"Would retry task #{failed.pk} opsreview.process_it of process #{process.pk} (ERROR)." in capsys.readouterr().out
+    assert (
+        f"Would retry task #{failed.pk} opsreview.process_it of process #{process.pk} (ERROR)."
+        in capsys.readouterr().out
+    )
     failed.refresh_from_db()
     assert failed.status == TaskStatus.ERROR
 
@@ -227,7 +232,10 @@ def test_retry_tasks_retries_any_failed_automated_task(user_factory, capsys):
         call_command("retry_tasks", "--node", "process_it")
     type(process).objects.filter(pk=process.pk).update(text="fine")
     call_command("retry_tasks", "--all")
-    assert f"Retried task #{failed.pk} opsreview.process_it of process #{process.pk}: ERROR -> DONE." in capsys.readouterr().out
+    assert (
+        f"Retried task #{failed.pk} opsreview.process_it of process #{process.pk}: ERROR -> DONE."
+        in capsys.readouterr().out
+    )
     process.refresh_from_db()
     assert process.status == ProcessStatus.DONE
 

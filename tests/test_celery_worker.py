@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
-from helloworld.flows import HelloWorldFlow
 
+from helloworld.flows import HelloWorldFlow
 from tests.celery_workers import Workers, wait_for
 from tests.testapp.job_flows import FileJobFlow, RetryingJobFlow
 from tests.testapp.tasks import runs
@@ -181,7 +181,9 @@ def test_failing_job_goes_to_error_and_every_retry_sends_it_again(
     # fixed, then retried by the management command
     (workdir / "broken").unlink()
     call_command("retry_tasks", "--flow", "filejob", "--node", "work")
-    assert f"Retried task #{job.pk} filejob.work of process #{process.pk}: ERROR -> SCHEDULED" in capsys.readouterr().out
+    assert (
+        f"Retried task #{job.pk} filejob.work of process #{process.pk}: ERROR -> SCHEDULED" in capsys.readouterr().out
+    )
     wait_status(job, TaskStatus.DONE, workers)
     process.refresh_from_db()
     assert process.status == ProcessStatus.DONE and process.count == 1

@@ -41,7 +41,9 @@ def test_e001_dangling_reference():
     assert_reported(DanglingFlow, "viewflow.E001", "approve")
     assert_reported(DanglingFlow, "viewflow.E001", "done")
     assert_reported(DanglingFlow, "viewflow.E001", "again")
-    messages = {e.msg.split(": ")[0].rpartition(".")[2]: e.msg for e in check_flow(DanglingFlow) if e.id == "viewflow.E001"}
+    messages = {
+        e.msg.split(": ")[0].rpartition(".")[2]: e.msg for e in check_flow(DanglingFlow) if e.id == "viewflow.E001"
+    }
     assert "'aprove_again'" in messages["approve"]
     assert "'no_such_method'" in messages["done"]
     assert "'nobody_here'" in messages["again"]
@@ -213,7 +215,9 @@ def test_w001_a_permission_nobody_declares():
         end = flow.End()
 
     found = [(message.id, message.msg.rpartition(".<locals>.")[2]) for message in check_flow(TypoFlow)]
-    assert found == [("viewflow.W001", "TypoFlow.approve: no model or flow declares the permission 'testapp.can_aprove_typo'.")]
+    assert found == [
+        ("viewflow.W001", "TypoFlow.approve: no model or flow declares the permission 'testapp.can_aprove_typo'.")
+    ]
 
 
 def test_w002_an_object_permission_without_an_object_backend(settings):

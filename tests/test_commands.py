@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from helloworld.flows import HelloWorldFlow
 
+from helloworld.flows import HelloWorldFlow
 from tests.testapp.flows import CodeStartFlow
 from tests.testapp.ops_flows import OpsReviewFlow
 from viewflow.models import Task

@@ -140,7 +140,7 @@ def test_assign_race_leaves_one_owner(flow_lock, user_factory):
 
         def claim(user):
             def run():
-                with task.activation() as activation:
+                with task.activation() as activation:  # noqa: B023 (run in this round)
                     activation.assign(user, by=user)
                 return user.pk
 

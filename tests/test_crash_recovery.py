@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection, models
 
 from tests.integrity_support import shape, start_integrity, task_of
 from tests.testapp import integrity_flows
-from tests.testapp.integrity_flows import JobFlow, IntegrityFlow
+from tests.testapp.integrity_flows import IntegrityFlow, JobFlow
 from tests.testapp.models import SampleProcess
 from viewflow.activation import Step
 from viewflow.contrib.celery import Job
@@ -29,7 +29,16 @@ from viewflow.status import ProcessStatus, TaskStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STEP_CALLS = ("new_task", "update_task", "set_process_status", "insert", "flush", "cancel_active", "count_active", "emit")
+STEP_CALLS = (
+    "new_task",
+    "update_task",
+    "set_process_status",
+    "insert",
+    "flush",
+    "cancel_active",
+    "count_active",
+    "emit",
+)
 
 
 class SimulatedCrash(BaseException):

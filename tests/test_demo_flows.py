@@ -4,12 +4,12 @@ import datetime
 
 import pytest
 from django.core.management import call_command
+
 from leave.flows import LeaveFlow
 from leave.models import LeaveProcess, LongLeavePolicy
 from leave.signals import employee_returned
 from orders.flows import OrderFlow
 from orders.models import OrderProcess
-
 from viewflow.status import ProcessStatus, TaskStatus
 from viewflow.views.urls import task_url
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 import shlex
-import textwrap
 import sys
+import textwrap
 import types
 from io import StringIO
 from pathlib import Path
@@ -68,7 +68,7 @@ def test_every_page_is_linked_from_the_index():
 
 @pytest.mark.parametrize("path", DOCS, ids=ids(DOCS))
 def test_python_samples_compile(path):
-    for info, code, line in samples(path, "python"):
+    for _info, code, line in samples(path, "python"):
         compile(textwrap.dedent(code), f"{path.name}:{line}", "exec")  # a method shown alone is indented
 
 

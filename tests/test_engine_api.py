@@ -2,9 +2,8 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from helloworld.flows import HelloWorldFlow
-from helloworld.models import HelloWorldProcess
 
+from helloworld.flows import HelloWorldFlow
 from tests.testapp.flows import CodeStartFlow
 from viewflow.exceptions import FlowRuntimeError
 from viewflow.status import ProcessStatus, TaskStatus

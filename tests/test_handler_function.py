@@ -63,7 +63,7 @@ def test_function_called_with_a_done_task_names_it():
     process = FunctionFlow.start.run("order")
     task = task_of(process, FunctionFlow.pay)
     FunctionFlow.pay.complete(task, process.pk, amount=5)
-    with pytest.raises(FlowRuntimeError, match=r"Task #%d \(pay\).*its status is Done" % task.pk):
+    with pytest.raises(FlowRuntimeError, match=rf"Task #{task.pk} \(pay\).*its status is Done"):
         FunctionFlow.pay.complete(task, process.pk, amount=6)
 
 

@@ -3,9 +3,9 @@
 import re
 
 import pytest
+
 from helloworld.flows import HelloWorldFlow
 from helloworld.models import HelloWorldProcess
-
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
 
@@ -37,7 +37,7 @@ def start_process(client, text="Hello"):
 
 def claim_and_approve(client, process, approved):
     queue = client.get("/flows/queue/").content.decode()
-    assign_url = re.findall(r'href="(/flows/helloworld/%d/approve/\d+/assign/)"' % process.pk, queue)[0]
+    assign_url = re.findall(rf'href="(/flows/helloworld/{process.pk}/approve/\d+/assign/)"', queue)[0]
     assert client.get(assign_url).status_code == 200
     response = client.post(assign_url)
     assert response.status_code == 302
@@ -140,7 +140,9 @@ def test_user_without_permission_gets_403(user_factory, client_for, starter, app
     # the starter may not claim or do the approval
     starter_client = client_for(starter)
     assert starter_client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/assign/").status_code == 403
-    assert starter_client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/", {"approved": "on"}).status_code == 403
+    assert (
+        starter_client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/", {"approved": "on"}).status_code == 403
+    )
     task.refresh_from_db()
     assert task.status == TaskStatus.NEW and task.owner is None
 

@@ -357,8 +357,12 @@ def test_pages_do_not_wait_for_a_step_holding_the_lock(flow_lock, monkeypatch, u
     def read_pages():
         client = Client()
         client.force_login(owner)
-        pages = [f"/flows/integrity/{process.pk}/vet/{task.pk}/", f"/flows/integrity/{process.pk}/vet/{task.pk}/detail/",
-                 f"/flows/integrity/{process.pk}/", "/flows/inbox/"]
+        pages = [
+            f"/flows/integrity/{process.pk}/vet/{task.pk}/",
+            f"/flows/integrity/{process.pk}/vet/{task.pk}/detail/",
+            f"/flows/integrity/{process.pk}/",
+            "/flows/inbox/",
+        ]
         return [client.get(page).status_code for page in pages]
 
     reader = Worker("B", read_pages).start().finish()  # finishes while A still holds the lock

@@ -8,9 +8,9 @@ from tests.testapp.models import SampleProcess, SampleTask
 from tests.utils import do_task, fresh, task_of
 from viewflow import flow
 from viewflow.models import Task
-from viewflow.views import StartView
 from viewflow.permissions import task_permissions
-from viewflow.status import ProcessStatus, TaskStatus
+from viewflow.status import ProcessStatus
+from viewflow.views import StartView
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,11 @@ def test_task_cls_proxy_is_used_for_the_flow_tasks(user_factory):
         activation.assign(worker, by=worker)
     do_task(task)
     assert fresh(process).status == ProcessStatus.DONE
-    assert SampleTask.objects.filter(process_id=process.pk).count() == Task.objects.filter(process_id=process.pk).count() == 3
+    assert (
+        SampleTask.objects.filter(process_id=process.pk).count()
+        == Task.objects.filter(process_id=process.pk).count()
+        == 3
+    )
 
 
 def test_permission_declared_in_the_model_meta(user_factory):

@@ -90,7 +90,10 @@ def test_illegal_operations_name_task_and_status(approval, clerk, setup, operati
     args = [clerk if arg == "clerk" else arg for arg in args]
     with pytest.raises(FlowRuntimeError) as error:
         operate(approval, operation, *args)
-    assert str(error.value) == f"Task #{approval.pk} (approve) cannot be {action}: its status is {TaskStatus(status).label}."
+    assert (
+        str(error.value)
+        == f"Task #{approval.pk} (approve) cannot be {action}: its status is {TaskStatus(status).label}."
+    )
     approval.refresh_from_db()
     assert approval.status == status
 
@@ -188,7 +191,9 @@ def test_a_waiting_join_cannot_be_canceled(manager, clerk):
     process = HumanSplitFlow.start.run()
     do_task(task_of(process, HumanSplitFlow.review_a), clerk)
     join = task_of(process, HumanSplitFlow.join)
-    with pytest.raises(FlowRuntimeError, match=r"\(join\) cannot be canceled: its status is Started; cancel the branches"):
+    with pytest.raises(
+        FlowRuntimeError, match=r"\(join\) cannot be canceled: its status is Started; cancel the branches"
+    ):
         operate(join, "cancel")
 
 
@@ -291,7 +296,9 @@ def test_cancel_process_cancels_every_active_task_and_the_waiting_join(manager, 
     review_b = task_of(process, HumanSplitFlow.review_b)
     with pytest.raises(FlowRuntimeError, match="cannot be assigned: its status is Canceled"):
         operate(review_b, "assign", clerk)
-    with pytest.raises(FlowRuntimeError, match=r"\(review_a\) cannot be undone: the status of process #\d+ is Canceled"):
+    with pytest.raises(
+        FlowRuntimeError, match=r"\(review_a\) cannot be undone: the status of process #\d+ is Canceled"
+    ):
         operate(review_a, "undo")
     with pytest.raises(FlowRuntimeError, match=r"Process #\d+ cannot be canceled: its status is Canceled"):
         process.cancel()

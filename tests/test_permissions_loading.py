@@ -23,7 +23,9 @@ def member(user_factory):
     """A user with one permission of their own and two through a group (one of them also their own)."""
     user = user_factory("member", "helloworld.can_start_helloworldprocess")
     group = Group.objects.create(name="approvers")
-    group.permissions.add(_perm("helloworld.can_approve_helloworldprocess"), _perm("helloworld.can_start_helloworldprocess"))
+    group.permissions.add(
+        _perm("helloworld.can_approve_helloworldprocess"), _perm("helloworld.can_start_helloworldprocess")
+    )
     user.groups.add(group)
     return user
 
@@ -46,7 +48,9 @@ def test_one_statement_gives_what_django_reads_in_two(member, direct, monkeypatc
     with CaptureQueriesContext(connection) as ours:
         load_permissions(user)
         assert user.get_all_permissions() == expected_all
-        assert user.get_user_permissions() == expected.get_user_permissions() == {"helloworld.can_start_helloworldprocess"}
+        assert (
+            user.get_user_permissions() == expected.get_user_permissions() == {"helloworld.can_start_helloworldprocess"}
+        )
         assert user.get_group_permissions() == expected.get_group_permissions()
         assert has_perm(user, "helloworld.can_approve_helloworldprocess")
         assert not has_perm(user, "viewflow.change_task")
@@ -76,7 +80,10 @@ def test_users_modelbackend_answers_without_reading_are_left_to_it(member, user_
 
 
 @override_settings(
-    AUTHENTICATION_BACKENDS=["django.contrib.auth.backends.ModelBackend", "tests.test_permissions_loading.GrantsTesting"]
+    AUTHENTICATION_BACKENDS=[
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.test_permissions_loading.GrantsTesting",
+    ]
 )
 def test_another_backend_is_asked_as_usual(member):
     user = _fresh(member)

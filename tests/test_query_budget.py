@@ -11,9 +11,9 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+
 from helloworld.flows import HelloWorldFlow
 from helloworld.models import HelloWorldProcess
-
 from viewflow.flow.end import runs_one_branch
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
@@ -103,7 +103,11 @@ def test_operation_post_reads_process_and_task_in_one_statement_under_the_lock(p
         response = bob.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/assign/")
     assert response.status_code == 302
     statements = _sql(assign)
-    reads = [sql for sql in statements if re.match(r'SELECT .* FROM "(viewflow_task|viewflow_process|helloworld_helloworldprocess)"', sql)]
+    reads = [
+        sql
+        for sql in statements
+        if re.match(r'SELECT .* FROM "(viewflow_task|viewflow_process|helloworld_helloworldprocess)"', sql)
+    ]
     assert len(reads) == 1, reads
     assert 'JOIN "viewflow_process"' in reads[0] and 'JOIN "helloworld_helloworldprocess"' in reads[0]
     if connection.vendor == "postgresql":

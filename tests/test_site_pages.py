@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+
 from helloworld.flows import HelloWorldFlow
 from helloworld.models import HelloWorldProcess
-
 from viewflow.models import Task
 from viewflow.site import viewsite
 from viewflow.status import ProcessStatus, TaskStatus
@@ -27,14 +27,18 @@ def approver(user_factory):
 
 @pytest.fixture
 def clerk(user_factory):
-    return user_factory("clerk", "testapp.add_sampleprocess", "testapp.change_sampleprocess", "testapp.view_sampleprocess")
+    return user_factory(
+        "clerk", "testapp.add_sampleprocess", "testapp.change_sampleprocess", "testapp.view_sampleprocess"
+    )
 
 
 def make_processes(count, **task_fields):
     """``count`` Hello World processes, each with one approve task of ``task_fields``."""
     processes = []
     for i in range(count):
-        process = HelloWorldProcess.objects.create(flow_class=HelloWorldFlow, status=ProcessStatus.STARTED, text=f"p{i}")
+        process = HelloWorldProcess.objects.create(
+            flow_class=HelloWorldFlow, status=ProcessStatus.STARTED, text=f"p{i}"
+        )
         Task.objects.create(
             process=process,
             flow_task=HelloWorldFlow.approve,
@@ -301,7 +305,10 @@ def test_layout_renders_rows_columns_fieldsets_spans_and_leftover_fields():
     # the widget names its help text and its errors by ids the page has (screen readers read both)
     assert re.search(r'<input[^>]*aria-describedby="id_zip_helptext id_zip_error"[^>]*id="id_zip"', html)
     assert 'id="id_zip_helptext"' in html and 'id="id_zip_error"' in html
-    assert re.search(r'<input[^>]*aria-describedby="id_agree_error"[^>]*id="id_agree"', html) and 'id="id_agree_error"' in html
+    assert (
+        re.search(r'<input[^>]*aria-describedby="id_agree_error"[^>]*id="id_agree"', html)
+        and 'id="id_agree_error"' in html
+    )
     assert re.search(r'<input[^>]*type="checkbox"[^>]*class="form-check-input is-invalid"', html)
     # a field the layout forgot is still rendered, after the layout
     assert html.index('id="id_agree"') < html.index('id="id_note"')
@@ -368,7 +375,9 @@ def test_flowurl_and_flow_perms_tags(approver):
 
 
 @pytest.mark.django_db
-def test_tags_on_a_start_page_give_no_url_for_the_unsaved_process_and_task(tmp_path, settings, user_factory, client_for):
+def test_tags_on_a_start_page_give_no_url_for_the_unsaved_process_and_task(
+    tmp_path, settings, user_factory, client_for
+):
     """A project's start.html may use the tags like its task.html: the process and task are not saved yet."""
     (tmp_path / "viewflow").mkdir()
     (tmp_path / "viewflow" / "start.html").write_text(

@@ -71,14 +71,20 @@ def test_a_conditional_update_writes_what_queryset_update_writes(direct):
     # a status that no longer holds updates nothing
     assert statements.update_if_status(Task, "default", task.pk, ("NEW", "STARTED"), {"owner": None}) == 0
     assert Task.objects.get(pk=task.pk).owner_id == owner.pk
-    assert statements.update_if_status(Process, "default", process.pk, ("STARTED",), {"status": "DONE", "finished": now}) == 1
+    assert (
+        statements.update_if_status(Process, "default", process.pk, ("STARTED",), {"status": "DONE", "finished": now})
+        == 1
+    )
     assert Process.objects.get(pk=process.pk).finished == now
 
 
 def test_one_insert_sets_keys_and_defaults_as_bulk_create_does(direct):
     process = _process()
     before = timezone.now() - timedelta(seconds=1)
-    tasks = [SampleTask(process=process, flow_task=CodeStartFlow.approve, flow_task_type="HUMAN", token=f"t{i}") for i in range(3)]
+    tasks = [
+        SampleTask(process=process, flow_task=CodeStartFlow.approve, flow_task_type="HUMAN", token=f"t{i}")
+        for i in range(3)
+    ]
     with CaptureQueriesContext(connection) as writes:
         statements.insert_rows(SampleTask, "default", tasks)
     if direct and statements.takes_direct_path("default"):
@@ -134,7 +140,9 @@ def test_a_new_process_is_inserted_as_save_inserts_it(direct, model):
         statements.insert_process(process, "default")
     twin.save()
     if direct and statements.takes_direct_path("default") and model is not DetailedSampleProcess:
-        assert [sql.split()[0] for sql in (q["sql"] for q in writes)] == ["INSERT"] * (2 if model is SampleProcess else 1)
+        assert [sql.split()[0] for sql in (q["sql"] for q in writes)] == ["INSERT"] * (
+            2 if model is SampleProcess else 1
+        )
     assert not process._state.adding and process._state.db == "default"
     saved, saved_twin = model.objects.get(pk=process.pk), model.objects.get(pk=twin.pk)
     same = {"id": 0, "process_ptr_id": 0, "sampleprocess_ptr_id": 0, "created": None}

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone, translation
-from helloworld.flows import HelloWorldFlow
-from helloworld.models import HelloWorldProcess
 
 import viewflow
+from helloworld.flows import HelloWorldFlow
+from helloworld.models import HelloWorldProcess
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
 

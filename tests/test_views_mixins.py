@@ -56,7 +56,14 @@ def test_create_view_update_view_callable_and_inline_formsets(boss, client_for):
     url = claim(client, lines)
     page = client.get(url).content.decode()
     assert 'name="lines-TOTAL_FORMS"' in page and 'name="lines-0-name"' in page
-    data = {"text": "edited", **formset_data("lines", [{"id": str(process.lines.get().pk), "name": "audit", "quantity": "8"}, {"name": "bolt", "quantity": "3"}], initial=1)}
+    data = {
+        "text": "edited",
+        **formset_data(
+            "lines",
+            [{"id": str(process.lines.get().pk), "name": "audit", "quantity": "8"}, {"name": "bolt", "quantity": "3"}],
+            initial=1,
+        ),
+    }
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     process = fresh(process)
@@ -74,7 +81,10 @@ def test_start_with_inline_formset(boss, client_for):
     assert response.status_code == 200  # shown again with the error; nothing created
     assert not SampleProcess.objects.exists() and not SampleLine.objects.exists() and not Task.objects.exists()
 
-    good = {"text": "order", **formset_data("lines", [{"name": "nut", "quantity": "2"}, {"name": "bolt", "quantity": "5"}])}
+    good = {
+        "text": "order",
+        **formset_data("lines", [{"name": "nut", "quantity": "2"}, {"name": "bolt", "quantity": "5"}]),
+    }
     response = client.post("/flows/inlinestart/start/", good)
     assert response.status_code == 302
     process = SampleProcess.objects.get(text="order")

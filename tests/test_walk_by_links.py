@@ -8,8 +8,8 @@ every form is posted with its CSRF token, as a browser does.
 import re
 
 import pytest
-from helloworld.models import HelloWorldProcess
 
+from helloworld.models import HelloWorldProcess
 from viewflow.status import ProcessStatus
 
 from .browsing import Visitor
@@ -61,7 +61,7 @@ def test_a_process_is_started_claimed_and_done_by_links_and_buttons_only(people,
     # the message after the last task links to the process, which shows the outcome
     approver.follow(f"#{process.pk}")
     assert approver.url == f"/flows/helloworld/{process.pk}/"
-    assert re.search(r"#%d\s+Done" % process.pk, approver.text), approver.text
+    assert re.search(rf"#{process.pk}\s+Done", approver.text), approver.text
     assert "History" in approver.text and "<svg" in approver.html
     process.refresh_from_db()
     assert process.status == ProcessStatus.DONE and process.approved is approved

@@ -15,7 +15,9 @@ def tasks_of(process):
 
 def statuses(process, node):
     """The statuses of the tasks of ``node`` in ``process``, oldest first."""
-    return list(Task.objects.filter(process_id=process.pk, flow_task=node).order_by("pk").values_list("status", flat=True))
+    return list(
+        Task.objects.filter(process_id=process.pk, flow_task=node).order_by("pk").values_list("status", flat=True)
+    )
 
 
 def task_of(process, node, **filters):

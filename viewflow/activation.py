@@ -624,7 +624,8 @@ class HumanActivation(Activation):
         # state first: the loser of a claim race learns the task is taken, not that it lacks permission
         self.require(TaskStatus.NEW, action="assigned")
         self.check_permission(
-            by is not None and ((by == user and self.flow_task.can_assign(by, self.task)) or self.flow_class.can_manage(by)),
+            by is not None
+            and ((by == user and self.flow_task.can_assign(by, self.task)) or self.flow_class.can_manage(by)),
             by,
             "assign",
         )

@@ -106,7 +106,7 @@ class _Graph:
         return back
 
     def _columns(self, nodes, back):
-        column = {name: 0 for name in nodes}
+        column = dict.fromkeys(nodes, 0)
         for _round in range(len(nodes)):  # longest path on the graph without its back edges
             changed = False
             for node in nodes.values():
@@ -132,7 +132,7 @@ class _Graph:
 
                 def barycenter(point):
                     if not point.preds:
-                        return index[id(point)]
+                        return index[id(point)]  # noqa: B023 (sorted right below, in this iteration)
                     return sum(pred.row for pred in point.preds) / len(point.preds)
 
                 members.sort(key=lambda point: (barycenter(point), point.branch, point.node is None))
@@ -213,7 +213,10 @@ def _shape(point, state):
         top = y - (len(lines) - 1) * 7.5 + (6 if kind else 4)
         body = f'<rect x="{x - BOX_W / 2:g}" y="{y - BOX_H / 2:g}" width="{BOX_W}" height="{BOX_H}" rx="9"/>'
         if kind:
-            body += f'<text x="{x:g}" y="{y - BOX_H / 2 + 13:g}" text-anchor="middle" class="vf-kind">{escape(kind())}</text>'
+            body += (
+                f'<text x="{x:g}" y="{y - BOX_H / 2 + 13:g}" text-anchor="middle" class="vf-kind">'
+                f"{escape(kind())}</text>"
+            )
         label = _text(x, top, lines)
     css = f" {state}" if state else ""
     return (
@@ -309,7 +312,8 @@ def render_svg(flow_class, states=None, taken=None):
         ".vf-kind{font-size:10px;fill:#6c757d;letter-spacing:.04em;text-transform:uppercase}"
         ".vf-mark{font-size:18px;font-weight:600;fill:#495057}"
         ".vf-node.done rect,.vf-node.done circle,.vf-node.done polygon{fill:#d1e7dd;stroke:#198754}"
-        ".vf-node.active rect,.vf-node.active circle,.vf-node.active polygon{fill:#cfe2ff;stroke:#0d6efd;stroke-width:3}"
+        ".vf-node.active rect,.vf-node.active circle,.vf-node.active polygon"
+        "{fill:#cfe2ff;stroke:#0d6efd;stroke-width:3}"
         ".vf-node.active text{font-weight:600}"
         ".vf-node.error rect,.vf-node.error circle,.vf-node.error polygon{fill:#f8d7da;stroke:#dc3545;stroke-width:3}"
         ".vf-edge{stroke:#adb5bd;fill:none;stroke-width:1.5;stroke-linejoin:round}"
@@ -327,7 +331,8 @@ def render_svg(flow_class, states=None, taken=None):
         )
         if edge.label:
             parts.append(
-                f'<text class="vf-edge-label" x="{lx:g}" y="{ly:g}" text-anchor="{anchor}">{escape(str(edge.label))}</text>'
+                f'<text class="vf-edge-label" x="{lx:g}" y="{ly:g}" text-anchor="{anchor}">'
+                f"{escape(str(edge.label))}</text>"
             )
     for lane, edge in enumerate(graph.back_edges):  # loops: under the chart, back to the left
         src, dst = points[edge.src.name], points[edge.dst.name]
@@ -342,7 +347,9 @@ def render_svg(flow_class, states=None, taken=None):
             f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
         )
         if edge.label:
-            parts.append(f'<text class="vf-edge-label" x="{out_x + 5:g}" y="{low - 4:g}">{escape(str(edge.label))}</text>')
+            parts.append(
+                f'<text class="vf-edge-label" x="{out_x + 5:g}" y="{low - 4:g}">{escape(str(edge.label))}</text>'
+            )
     for point in points.values():
         if point.node is not None:
             parts.append(_shape(point, states.get(point.name, "")))

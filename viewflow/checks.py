@@ -62,9 +62,13 @@ def check_flow(flow_class):
     ]
     starts = [node for node in nodes.values() if isinstance(node, BaseStart)]
     if not starts:
-        errors.append(_error(flow_class, None, "has no start node.", "Add flow.Start(...) or flow.StartFunction(...).", "E007"))
+        errors.append(
+            _error(flow_class, None, "has no start node.", "Add flow.Start(...) or flow.StartFunction(...).", "E007")
+        )
     if not any(isinstance(node, End) for node in nodes.values()):
-        errors.append(_error(flow_class, None, "has no End node.", "Add end = flow.End() and lead the last nodes to it.", "E003"))
+        errors.append(
+            _error(flow_class, None, "has no End node.", "Add end = flow.End() and lead the last nodes to it.", "E003")
+        )
 
     reachable, queue = set(), list(starts)
     while queue:
@@ -75,11 +79,27 @@ def check_flow(flow_class):
         queue.extend(edge.dst for edge in node.outgoing())
     for name, node in nodes.items():
         if name not in reachable:
-            errors.append(_error(flow_class, name, "cannot be reached from any start node.", "Lead a .Next() to it, or remove it.", "E002"))
+            errors.append(
+                _error(
+                    flow_class,
+                    name,
+                    "cannot be reached from any start node.",
+                    "Lead a .Next() to it, or remove it.",
+                    "E002",
+                )
+            )
         if isinstance(node, If) and (node._on_true is None or node._on_false is None):
-            errors.append(_error(flow_class, name, "If needs both branches.", "Call .OnTrue(node) and .OnFalse(node).", "E004"))
-        elif not isinstance(node, End) and not node.outgoing() and not (isinstance(node, If) or name in dict(meta.errors)):
-            errors.append(_error(flow_class, name, "leads nowhere.", "Call .Next(node) on it (only End may end a path).", "E008"))
+            errors.append(
+                _error(flow_class, name, "If needs both branches.", "Call .OnTrue(node) and .OnFalse(node).", "E004")
+            )
+        elif (
+            not isinstance(node, End)
+            and not node.outgoing()
+            and not (isinstance(node, If) or name in dict(meta.errors))
+        ):
+            errors.append(
+                _error(flow_class, name, "leads nowhere.", "Call .Next(node) on it (only End may end a path).", "E008")
+            )
         if isinstance(node, HumanTask) and not node.owner_permission and node._assign is None:
             errors.append(
                 _error(
@@ -99,7 +119,15 @@ def check_flow(flow_class):
                 split_targets.add(join.name)
     for name, node in nodes.items():
         if isinstance(node, Join) and name not in split_targets:
-            errors.append(_error(flow_class, name, "no Split leads to this Join.", "Put a flow.Split() before the branches it joins.", "E005"))
+            errors.append(
+                _error(
+                    flow_class,
+                    name,
+                    "no Split leads to this Join.",
+                    "Put a flow.Split() before the branches it joins.",
+                    "E005",
+                )
+            )
     task_cls = flow_class.task_cls
     if not (isinstance(task_cls, type) and issubclass(task_cls, Task) and (task_cls is Task or task_cls._meta.proxy)):
         errors.append(
@@ -119,8 +147,8 @@ def check_flow(flow_class):
             errors.append(
                 checks.Warning(
                     f"{flow_class.__qualname__}.{name}: no model or flow declares the permission {permission!r}.",
-                    hint="Fix the name, declare it in a model's Meta.permissions, or use .Permission(auto_create=True). "
-                    "If a data migration creates it, silence viewflow.W001.",
+                    hint="Fix the name, declare it in a model's Meta.permissions, "
+                    "or use .Permission(auto_create=True). If a data migration creates it, silence viewflow.W001.",
                     obj=flow_class,
                     id="viewflow.W001",
                 )

@@ -21,7 +21,7 @@ def node_path(node) -> str:
     return f"{flow_path(node.flow_class)}.{node.name}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def import_flow(path: str):
     """Return the flow class at ``path``; None (logged) when the path is stale or tampered."""
     from .base import Flow
@@ -37,7 +37,7 @@ def import_flow(path: str):
     return flow_class
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def import_node(path: str):
     """Return the node at ``path`` ("module.FlowClass.node"); None (logged) when unknown."""
     class_path, _, name = path.rpartition(".")

@@ -82,7 +82,7 @@ def read_task(flow_class, process_pk, task_pk, using, for_update=False, nowait=F
     return task
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _task_with_process(task_cls, process_cls, for_update, nowait):
     """The (never evaluated) queryset :func:`read_task` filters, and the accessors down to the process."""
     from .models import Process
@@ -90,7 +90,9 @@ def _task_with_process(task_cls, process_cls, for_update, nowait):
     links = []  # the parent links from Process down to the process model's own table
     model = process_cls._meta.concrete_model
     while model is not Process:
-        parent, link = next((parent, link) for parent, link in model._meta.parents.items() if issubclass(parent, Process))
+        parent, link = next(
+            (parent, link) for parent, link in model._meta.parents.items() if issubclass(parent, Process)
+        )
         links.insert(0, link)
         model = parent
     path = ["process"]

@@ -33,6 +33,10 @@ class Process(models.Model):
         ordering = ["-created"]
         indexes = [models.Index(fields=["flow_class", "status", "created"], name="vf_process_flow_status")]
 
+    def __str__(self):
+        title = self.flow_class._meta.title if self.flow_class else _("Unknown flow")
+        return f"{title} #{self.pk}"
+
     #: the columns only the engine writes, with updates conditional on the status it read
     ENGINE_FIELDS = ("flow_class", "status", "created", "finished")
 
@@ -56,10 +60,6 @@ class Process(models.Model):
                 if update_own_row(self, kwargs.get("using"), list(kwargs["update_fields"])):
                     return  # one UPDATE written without the ORM's compiling (see viewflow.statements)
         super().save(*args, **kwargs)
-
-    def __str__(self):
-        title = self.flow_class._meta.title if self.flow_class else _("Unknown flow")
-        return f"{title} #{self.pk}"
 
     @property
     def is_active(self) -> bool:

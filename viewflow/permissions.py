@@ -42,7 +42,10 @@ def create_flow_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kw
 
     if apps is not None:
         try:
-            ContentType, Permission = apps.get_model("contenttypes", "ContentType"), apps.get_model("auth", "Permission")
+            ContentType, Permission = (
+                apps.get_model("contenttypes", "ContentType"),
+                apps.get_model("auth", "Permission"),
+            )
         except LookupError:  # auth or contenttypes not migrated on this database
             return
     else:
@@ -117,7 +120,9 @@ def load_permissions(user):
     if rows is None:  # another database: the same UNION through the ORM
         columns = ("content_type__app_label", "codename", "own")
         own = user.user_permissions.annotate(own=Value(True)).values_list(*columns).order_by()
-        grouped = Permission.objects.filter(group__in=user.groups.all()).annotate(own=Value(False)).values_list(*columns)
+        grouped = (
+            Permission.objects.filter(group__in=user.groups.all()).annotate(own=Value(False)).values_list(*columns)
+        )
         rows = own.union(grouped.order_by(), all=True).order_by()  # no Meta.ordering: its columns are not selected
     user_perms, group_perms = set(), set()
     for app_label, codename, is_own in rows:
@@ -131,7 +136,7 @@ def _model_backend_only():
     return _only_model_backend(tuple(settings.AUTHENTICATION_BACKENDS))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _only_model_backend(paths):
     return bool(paths) and all(type(load_backend(path)) is ModelBackend for path in paths)
 

@@ -60,7 +60,7 @@ def _save_value(field, value, connection):
     return field.get_db_prep_save(value, connection)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _update_statement(model, using, names, expected_count):
     quote = connections[using].ops.quote_name
     opts = model._meta
@@ -119,7 +119,7 @@ def insert_values(model, using, names, rows):
         cursor.execute(_insert_values_statement(model, using, tuple(names), len(rows)), params)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _insert_values_statement(model, using, names, rows):
     quote = connections[using].ops.quote_name
     opts = model._meta
@@ -128,7 +128,7 @@ def _insert_values_statement(model, using, names, rows):
     return f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _insert_statement(model, using, rows):
     quote = connections[using].ops.quote_name
     opts = model._meta
@@ -196,7 +196,7 @@ def update_own_row(process, using, names):
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _update_own_row_statement(model, using, names):
     quote = connections[using].ops.quote_name
     opts = model._meta
@@ -214,7 +214,7 @@ def _written_here(model, using):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _saved_plainly(model):
     """Is ``model`` saved by ``Process.save()`` and Django's own steps, into at most two tables?"""
     from django.db.models import Model
@@ -232,7 +232,7 @@ def _saved_plainly(model):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _insert_own_row_statement(model, using):
     quote = connections[using].ops.quote_name
     opts = model._meta
@@ -266,7 +266,7 @@ def join_and_open_branch(task_cls, using, process_pk, join_node, group, statuses
     return [task_cls.from_db(using, columns.names, columns.values(row, connection)) for row in rows]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _join_statement(task_cls, using, status_count, exclude_count):
     connection = connections[using]
     quote = connection.ops.quote_name
@@ -305,7 +305,7 @@ def permission_rows(user, using):
         return cursor.fetchall()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _permissions_statement(user_model, using):
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
@@ -345,7 +345,7 @@ def _permissions_statement(user_model, using):
     return f"{own} UNION ALL {grouped}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def takes_direct_path(using):
     """Are the statements here written for this database's dialect?"""
     return connections[using].vendor in DIRECT_VENDORS
@@ -406,7 +406,7 @@ class _Columns:
         return values
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _select_statement(task_cls, process_cls, using, lock):
     """The joined SELECT of one task and its process, and the fields in column order."""
     connection = connections[using]

@@ -13,7 +13,6 @@
 
 from helloworld import tasks
 from helloworld.models import HelloWorldProcess
-
 from viewflow import flow, lock
 from viewflow.base import Flow, this
 from viewflow.contrib import celery

@@ -25,6 +25,9 @@ class LongLeavePolicy(models.Model):
 
     max_days = models.PositiveIntegerField(default=10)
 
+    def __str__(self):
+        return f"leaves over {self.max_days} days"
+
     @classmethod
     def current(cls):
         policy = cls.objects.order_by("-pk").first()

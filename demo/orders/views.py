@@ -43,7 +43,9 @@ class NewOrderView(LinesFormSetMixin, StartViewMixin, CreateView):
 
     model = OrderProcess
     form_class = forms.modelform_factory(
-        OrderProcess, fields=["customer", "address", "express", "prepaid"], widgets={"address": forms.Textarea(attrs={"rows": 3})}
+        OrderProcess,
+        fields=["customer", "address", "express", "prepaid"],
+        widgets={"address": forms.Textarea(attrs={"rows": 3})},
     )
     formset_class = NewLineFormSet
 

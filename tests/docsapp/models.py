@@ -24,6 +24,9 @@ class ExpenseLine(models.Model):
     label = models.CharField(max_length=100)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
 
+    def __str__(self):
+        return self.label
+
 
 class Invoice(models.Model):
     """Something outside any flow whose saving can start or move a process (signal samples)."""
@@ -31,3 +34,6 @@ class Invoice(models.Model):
     number = models.CharField(max_length=20)
     amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     paid = models.BooleanField(default=False)
+
+    def __str__(self):
+        return self.number

@@ -357,7 +357,11 @@ class AnnotatedFlow(Flow):
 
     process_cls = SampleProcess
 
-    start = flow.StartFunction(fill_process).Annotation(title="Order goods", description="Someone needs goods.").Next(this.check)
+    start = (
+        flow.StartFunction(fill_process)
+        .Annotation(title="Order goods", description="Someone needs goods.")
+        .Next(this.check)
+    )
     check = flow.View().Permission(auto_create=True).Next(this.end)
     end = flow.End()
 

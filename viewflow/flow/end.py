@@ -13,7 +13,7 @@ from .base import Event
 __all__ = ["End"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def runs_one_branch(flow_class):
     """True when a process of ``flow_class`` never has two active tasks at once.
 

@@ -12,7 +12,7 @@ from .. import statements
 from ..activation import refresh_error_status
 from ..exceptions import FlowRuntimeError
 from ..status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
-from .base import Edge, Gateway, Node
+from .base import Edge, Gateway
 
 __all__ = ["If", "Switch", "Split", "Join"]
 

@@ -21,7 +21,10 @@ class FlowSite:
         label = flow_class._meta.flow_label
         registered = self._registry.get(label)
         if registered is not None and registered is not flow_class:
-            if f"{registered.__module__}.{registered.__qualname__}" != f"{flow_class.__module__}.{flow_class.__qualname__}":
+            if (
+                f"{registered.__module__}.{registered.__qualname__}"
+                != f"{flow_class.__module__}.{flow_class.__qualname__}"
+            ):
                 raise ValueError(
                     f"Flow label {label!r} of {flow_class.__qualname__} is taken by {registered.__qualname__}; "
                     "set flow_label on one of them."

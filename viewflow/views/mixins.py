@@ -36,7 +36,7 @@ from .urls import next_task_url, process_url, task_url
 __all__ = ["FlowViewMixin", "StartViewMixin", "TaskViewMixin", "SiteLoginRequiredMixin"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _login_url(configured, urlconf):
     """The project's LOGIN_URL if it leads somewhere, else the site's own login page.
 
@@ -182,7 +182,7 @@ class ProcessModelMixin:
         return super().get_form_class()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model_form(model, fields):
     return modelform_factory(model, fields=fields)
 
@@ -295,7 +295,10 @@ class TaskViewMixin(FlowViewMixin):
         if self.flow_task.can_execute(user, task):
             return None
         if task.status in (TaskStatus.DONE, TaskStatus.CANCELED) and self._may_see(task):
-            messages.info(self.request, _("%(task)s is already %(status)s.") % {"task": task, "status": task.get_status_display().lower()})
+            messages.info(
+                self.request,
+                _("%(task)s is already %(status)s.") % {"task": task, "status": task.get_status_display().lower()},
+            )
             return HttpResponseRedirect(process_url(task.process))
         if task.status == TaskStatus.NEW and self.flow_task.can_assign(user, task):
             return HttpResponseRedirect(task_url(task, "assign"))

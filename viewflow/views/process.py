@@ -67,7 +67,9 @@ class ProcessListView(FlowPermissionMixin, ListView):
         return [
             field.name
             for field in self.flow_class.process_cls._meta.concrete_fields
-            if field.model is not Process and isinstance(field, (models.CharField, models.TextField)) and not field.choices
+            if field.model is not Process
+            and isinstance(field, (models.CharField, models.TextField))
+            and not field.choices
         ]
 
     def summary_fields(self):
@@ -137,7 +139,9 @@ class ProcessListView(FlowPermissionMixin, ListView):
                 getattr(process, f"get_{field.name}_display")() if field.choices else getattr(process, field.name)
                 for field in summary
             ]
-        starts = [node for node in self.flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)]
+        starts = [
+            node for node in self.flow_class._meta.start_nodes if hasattr(node, "view") and node.can_execute(user)
+        ]
         context.update(
             start_nodes=starts,
             statuses=ProcessStatus.choices,
@@ -221,7 +225,9 @@ class CancelProcessView(FlowPermissionMixin, FormView):
         if request.user.is_authenticated:
             process = self.get_process()
             if not process.is_active:  # no confirmation page for what cannot be done
-                messages.warning(request, _("%(process)s is finished: there is nothing to cancel.") % {"process": process})
+                messages.warning(
+                    request, _("%(process)s is finished: there is nothing to cancel.") % {"process": process}
+                )
                 return HttpResponseRedirect(process_url(process))
         return super().dispatch(request, *args, **kwargs)
 

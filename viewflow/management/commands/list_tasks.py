@@ -55,7 +55,13 @@ class Command(BaseCommand):
             action="append",
             choices=[
                 status.value
-                for status in (TaskStatus.ERROR, TaskStatus.SCHEDULED, TaskStatus.NEW, TaskStatus.ASSIGNED, TaskStatus.STARTED)
+                for status in (
+                    TaskStatus.ERROR,
+                    TaskStatus.SCHEDULED,
+                    TaskStatus.NEW,
+                    TaskStatus.ASSIGNED,
+                    TaskStatus.STARTED,
+                )
             ],
             help="only these statuses (repeatable); default: ERROR, SCHEDULED and NEW",
         )
@@ -93,7 +99,8 @@ class Command(BaseCommand):
             where = f"{node.flow_class._meta.flow_label}.{node.name}" if node else "?"
             owner = task.owner.get_username() if task.owner else "-"
             self.stdout.write(
-                f"{task.pk:>8} {task.process_id:>8}  {task.status:<9} {_age(now - task.created):>8}  {owner:<12} {where}"
+                f"{task.pk:>8} {task.process_id:>8}  {task.status:<9} "
+                f"{_age(now - task.created):>8}  {owner:<12} {where}"
             )
             if task.error:
                 self.stdout.write(f"{'':>19}{_last_line(task.error)}")

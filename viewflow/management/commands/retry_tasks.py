@@ -29,11 +29,17 @@ class Command(BaseCommand):
     help = "Retry tasks in ERROR (and, with --scheduled, job tasks stuck in SCHEDULED) and print what was done."
 
     def add_arguments(self, parser):
-        parser.add_argument("--task", type=primary_key, action="append", default=[], metavar="PK", help="a task id (repeatable)")
-        parser.add_argument("--process", type=primary_key, action="append", default=[], metavar="PK", help="a process id (repeatable)")
+        parser.add_argument(
+            "--task", type=primary_key, action="append", default=[], metavar="PK", help="a task id (repeatable)"
+        )
+        parser.add_argument(
+            "--process", type=primary_key, action="append", default=[], metavar="PK", help="a process id (repeatable)"
+        )
         parser.add_argument("--flow", help="a flow label (helloworld) or the flow class's dotted path")
         parser.add_argument("--node", help="a node name, of --flow or of any flow")
-        parser.add_argument("--all", action="store_true", help="every task in ERROR (with --scheduled: every stuck job too)")
+        parser.add_argument(
+            "--all", action="store_true", help="every task in ERROR (with --scheduled: every stuck job too)"
+        )
         parser.add_argument(
             "--scheduled", action="store_true", help="also re-send jobs still SCHEDULED (message never sent or lost)"
         )
