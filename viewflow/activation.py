@@ -38,7 +38,10 @@ __all__ = [
     "StartActivation",
     "HumanActivation",
     "AutomatedActivation",
+    "WaitingActivation",
     "activate",
+    "resume_task",
+    "fail_waiting_task",
     "run_step",
     "run_task_step",
     "start_step",
@@ -46,6 +49,7 @@ __all__ = [
     "close_branch",
     "refresh_error_status",
     "undo_blocker",
+    "task_label",
 ]
 
 
@@ -141,7 +145,7 @@ class Step:
                 statuses = "/".join(str(TaskStatus(status).label) for status in expected)
                 raise FlowConflict(
                     _("%(task)s was changed by someone else (it is no longer %(statuses)s).")
-                    % {"task": _task_label(task), "statuses": statuses}
+                    % {"task": task_label(task), "statuses": statuses}
                 )
         for name, value in fields.items():
             setattr(task, name, value)
@@ -239,7 +243,8 @@ class Step:
         self._signals.append((signal, kwargs))
 
 
-def _task_label(task):
+def task_label(task):
+    """"Task #97 (approve)": how messages name a task."""
     node = task.flow_task
     name = node.name if node is not None else "?"
     return _("Task #%(pk)s (%(node)s)") % {"pk": task.pk or _("new"), "node": name}
@@ -273,7 +278,7 @@ def _word(action):
 def _illegal(task, action):
     return FlowIllegalTransition(
         _("%(task)s cannot be %(action)s: its status is %(status)s.")
-        % {"task": _task_label(task), "action": _word(action), "status": task.get_status_display()}
+        % {"task": task_label(task), "action": _word(action), "status": task.get_status_display()}
     )
 
 
@@ -349,7 +354,7 @@ class Activation:
             raise FlowIllegalTransition(
                 _("%(task)s cannot be %(action)s: the status of process #%(pk)s is %(status)s.")
                 % {
-                    "task": _task_label(self.task),
+                    "task": task_label(self.task),
                     "action": _word(action),
                     "pk": self.process.pk,
                     "status": self.process.get_status_display(),
@@ -362,13 +367,13 @@ class Activation:
 
             raise PermissionDenied(
                 _("%(user)s may not %(action)s %(task)s.")
-                % {"user": by, "action": _word(action), "task": _task_label(self.task)}
+                % {"user": by, "action": _word(action), "task": task_label(self.task)}
             )
 
     def _not_human(self, action):
         return FlowIllegalTransition(
             _("%(task)s cannot be %(action)s: nobody does %(type)s tasks by hand.")
-            % {"task": _task_label(self.task), "action": _word(action), "type": self.task.flow_task_type}
+            % {"task": task_label(self.task), "action": _word(action), "type": self.task.flow_task_type}
         )
 
     def assign(self, user, by=None):
@@ -408,7 +413,7 @@ class Activation:
         if not self.flow_task.can_cancel:
             raise FlowIllegalTransition(
                 _("%(task)s cannot be canceled: its status is %(status)s; cancel the branches it waits for instead.")
-                % {"task": _task_label(self.task), "status": self.task.get_status_display()}
+                % {"task": task_label(self.task), "status": self.task.get_status_display()}
             )
         self.step.update_task(
             self.task, (self.task.status,), status=TaskStatus.CANCELED, finished=timezone.now()
@@ -431,14 +436,14 @@ class Activation:
         self.require_running_process("undone")
         if not self.flow_task.can_undo:
             raise FlowIllegalTransition(
-                _("%(task)s cannot be undone: its node does not allow it.") % {"task": _task_label(self.task)}
+                _("%(task)s cannot be undone: its node does not allow it.") % {"task": task_label(self.task)}
             )
         leading = list(Task._base_manager.using(self.step.using).filter(previous=self.task))
         blocker = undo_blocker(leading)
         if blocker is not None:
             raise FlowIllegalTransition(
                 _("%(task)s cannot be undone: the status of %(next)s is already %(status)s.")
-                % {"task": _task_label(self.task), "next": _task_label(blocker), "status": blocker.get_status_display()}
+                % {"task": task_label(self.task), "next": task_label(blocker), "status": blocker.get_status_display()}
             )
         waiting_joins = [task for task in leading if _is_waiting_join(task)]
         to_cancel = [task for task in leading if task.status in _UNDO_CANCELS]
@@ -465,7 +470,7 @@ class Activation:
         """Run an ERROR task again (only automated nodes fail)."""
         self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
         self.require(TaskStatus.ERROR, action="retried")
-        raise FlowIllegalTransition(_("%(task)s cannot be retried.") % {"task": _task_label(self.task)})
+        raise FlowIllegalTransition(_("%(task)s cannot be retried.") % {"task": task_label(self.task)})
 
 
 #: statuses of a next task that undo cancels: it has not run yet, or it failed
@@ -645,7 +650,7 @@ class HumanActivation(Activation):
             raise FlowIllegalTransition(
                 _("%(task)s cannot be unassigned: its node has no permission, so no queue could take it back. "
                   "A manager can reassign it.")
-                % {"task": _task_label(self.task)}
+                % {"task": task_label(self.task)}
             )
         self.step.update_task(self.task, (TaskStatus.ASSIGNED,), status=TaskStatus.NEW, owner=None, started=None)
 
@@ -665,13 +670,17 @@ class HumanActivation(Activation):
         self.flow_task.assign_owner(self)
         refresh_error_status(self.step)
 
+    def check_done(self, by=None):
+        """Raise unless ``by`` may complete the task now: checked before their data is saved."""
+        self.check_permission(by is not None and self.task.owner_id == by.pk, by, "complete")
+        self.require(TaskStatus.ASSIGNED, TaskStatus.STARTED, action="completed")
+
     def done(self, by=None):
         """Complete the task (its owner does) and run the flow on.
 
         The tasks the flow reached are in the database when this returns.
         """
-        self.check_permission(by is not None and self.task.owner_id == by.pk, by, "complete")
-        self.require(TaskStatus.ASSIGNED, TaskStatus.STARTED, action="completed")
+        self.check_done(by)
         self.finish()
         self.step.flush()
 
@@ -706,6 +715,78 @@ class AutomatedActivation(Activation):
         self.step.update_task(self.task, (TaskStatus.ERROR,), status=TaskStatus.NEW, error="")
         _refresh_error_status(self.step)
         self.flow_task.retry(self)
+
+
+class WaitingActivation(AutomatedActivation):
+    """The activation of a task that waits for something outside the step (see ``WaitingTask``).
+
+    The node's ``on_resume(activation, *args, **payload)`` is its own work; it
+    runs in the step that :func:`resume_task` opened under the flow's lock.
+    """
+
+    def resume(self, *args, **payload):
+        """Do the node's work for the waiting task, mark it DONE and send the flow on."""
+        self.flow_task.on_resume(self, *args, **payload)
+        self.finish()
+
+    def retry(self, by=None):
+        """An ERROR task waits again (in the node's first waiting status) for its next event."""
+        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
+        self.require(TaskStatus.ERROR, action="retried")
+        self.step.update_task(self.task, (TaskStatus.ERROR,), status=self.flow_task.waiting_statuses[0], error="")
+        refresh_error_status(self.step)
+
+
+def resume_task(node, process_pk, task_pk, args=(), payload=None):
+    """Resume the waiting task ``task_pk`` of ``node``: the one way a waiting task goes on.
+
+    Under the flow's lock the task is re-read with its process. A task that is
+    no longer waiting (not in ``node.waiting_statuses``, another node's, or
+    gone: then ``None`` is passed) is handed to ``node.moved_on(task, *args,
+    **payload)``, whose result is returned: the event came late or twice.
+    Otherwise the node's ``on_resume`` runs, the task is marked DONE and the
+    flow goes on, all in one transaction; the activation is returned.
+
+    If the node's work raises, the step is rolled back whole (the task still
+    waits) and ``node.resume_failed(process_pk, task_pk, exc)`` decides: the
+    default re-raises to the caller; a job saves the task in ERROR
+    (:func:`fail_waiting_task`).
+    """
+    payload = payload or {}
+    flow_class = node.flow_class
+    read = False
+    try:
+        with run_task_step(flow_class, process_pk, task_pk) as (step, task):
+            read = True
+            if task.flow_task is not node or task.status not in node.waiting_statuses:
+                return node.moved_on(task, *args, **payload)
+            activation = node.activation_class(step, task)
+            activation.resume(*args, **payload)
+            return activation
+    except Exception as exc:
+        if read:
+            return node.resume_failed(process_pk, task_pk, exc)
+        if isinstance(exc, flow_class.task_cls.DoesNotExist):
+            return node.moved_on(None, *args, **payload)
+        raise
+
+
+def fail_waiting_task(node, process_pk, task_pk, exc):
+    """In a new step, save the waiting task in ERROR with the traceback of ``exc``.
+
+    For a waiting task whose work raised where nobody receives the exception
+    (a job's worker, a timer's scheduler). Returns the activation, or None when
+    the task stopped waiting meanwhile (nothing is written then).
+    """
+    try:
+        with run_task_step(node.flow_class, process_pk, task_pk) as (step, task):
+            if task.flow_task is not node or task.status not in node.waiting_statuses:
+                return None
+            activation = node.activation_class(step, task)
+            activation.fail(exc)
+            return activation
+    except node.flow_class.task_cls.DoesNotExist:
+        return None
 
 
 @contextmanager

@@ -1,9 +1,9 @@
 """The operations on tasks and processes, for code outside the engine.
 
-Views, admin actions, management commands, the REST API and users' own code
-call these functions; each takes the flow's lock on the process, re-reads the
-task under it, and runs the task's activation, so every caller gets the same
-checks, conditional updates and signals. ``by`` is the user asking: their
+Views, admin actions, management commands, jobs, the REST API and users' own
+code call these functions; each takes the flow's lock on the process, re-reads
+the task under it, and runs the task's activation, so every caller gets the
+same checks, conditional updates and signals. ``by`` is the user asking: their
 permission is checked (``PermissionDenied``); ``by=None`` is trusted code.
 
 A state that does not allow the operation raises
@@ -13,10 +13,39 @@ else meanwhile raises :class:`~viewflow.exceptions.FlowConflict`.
 
 from __future__ import annotations
 
-from .activation import activate
-from .activation import cancel_process as _cancel_process
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
-__all__ = ["assign", "claim", "unassign", "reassign", "cancel", "undo", "retry", "cancel_process"]
+from .activation import activate, task_label
+from .activation import cancel_process as _cancel_process
+from .exceptions import FlowIllegalTransition
+
+__all__ = [
+    "start",
+    "assign",
+    "claim",
+    "unassign",
+    "reassign",
+    "complete",
+    "cancel",
+    "undo",
+    "retry",
+    "resume",
+    "cancel_process",
+]
+
+
+def start(node, /, *args, by=None, **kwargs):
+    """Start a process at the start node ``node``; returns the new process.
+
+    A ``StartFunction`` runs its function with the arguments; any other start
+    node takes the process's field values as keywords. With ``by=user`` the
+    user must be allowed to start the flow there (a ``StartFunction`` is
+    started by code only: no user may).
+    """
+    if by is not None and not (hasattr(node, "can_execute") and node.can_execute(by)):
+        raise PermissionDenied(_("%(user)s may not start %(flow)s.") % {"user": by, "flow": node.flow_class._meta.title})
+    return node.run(*args, **kwargs)
 
 
 def assign(task, user, by=None):
@@ -45,6 +74,22 @@ def reassign(task, user, by=None):
     return activation.task
 
 
+def complete(task, by=None, save=None):
+    """A person's task done by ``by`` (its owner): the flow runs on; returns the task as it is now.
+
+    ``save(activation)``, if given, stores the person's data first (say, a
+    validated form's ``save()`` on ``activation.process``): in the same step,
+    under the lock, after the permission and the task's status were checked,
+    so an error rolls the data back with everything else.
+    """
+    with activate(task) as activation:
+        activation.check_done(by)
+        if save is not None:
+            save(activation)
+        activation.done(by=by)
+    return activation.task
+
+
 def cancel(task, by=None):
     """Cancel an active task (a manager's operation); a Join it held open may fire."""
     with activate(task) as activation:
@@ -64,6 +109,23 @@ def retry(task, by=None):
     with activate(task) as activation:
         activation.retry(by=by)
     return activation.task
+
+
+def resume(task, /, *args, **payload):
+    """Resume a waiting task (Function, Signal, Job, ...) with ``payload``: the node's work runs, the flow goes on.
+
+    Returns the task as it is now, or None when it no longer waited and its
+    node ignores late arrivals (a Function raises
+    :class:`~viewflow.exceptions.FlowConflict` instead). See
+    :class:`viewflow.flow.base.WaitingTask`.
+    """
+    node = task.flow_task
+    if not hasattr(node, "resume"):
+        raise FlowIllegalTransition(
+            _("%(task)s cannot be resumed: it does not wait to be resumed.") % {"task": task_label(task)}
+        )
+    activation = node.resume(task, *args, **payload)
+    return activation.task if activation is not None else None
 
 
 def cancel_process(process, by=None):

@@ -496,3 +496,35 @@ class FirstWinsBrokenFlow(Flow):
 
 
 from .job_flows import FileJobFlow  # noqa: E402,F401  (registered on the site: its task pages are tested)
+
+
+# -- a custom waiting task ----------------------------------------------------------
+
+
+class Reply(flow.WaitingTask):
+    """A custom waiting node: waits for a reply (say, by e-mail); ``resume(task, text=...)`` records it.
+
+    A reply nobody receives the error of (a mail handler): a failing one leaves
+    the task in ERROR, as a job does.
+    """
+
+    task_type = "REPLY"
+
+    def on_resume(self, activation, /, text):
+        if text == "boom":
+            raise ValueError("an unreadable reply")
+        activation.process.text = text
+        activation.process.save(update_fields=["text"])
+
+    def resume_failed(self, process_pk, task_pk, exc):
+        return self.record_failure(process_pk, task_pk, exc)
+
+
+class ReplyFlow(Flow):
+    """Waits for a reply, then ends."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_process).Next(this.reply)
+    reply = Reply().Next(this.end)
+    end = flow.End()

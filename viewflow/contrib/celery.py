@@ -23,8 +23,8 @@ import uuid
 from django.utils.translation import gettext as _
 
 from ..fields import node_path
-from ..flow.base import Task
-from ..flow.job import JobActivation, flow_job
+from ..activation import refresh_error_status
+from ..flow.job import JobNode, flow_job
 from ..status import TaskStatus
 
 __all__ = ["Job", "flow_job"]
@@ -32,15 +32,12 @@ __all__ = ["Job", "flow_job"]
 logger = logging.getLogger(__name__)
 
 
-class Job(Task):
+class Job(JobNode):
     """A task done by a Celery task decorated with ``@flow_job``.
 
     ``Job(task, **apply_options)``: the options (``queue``, ``priority``,
     ``countdown``...) go to ``apply_async`` when the message is sent.
     """
-
-    task_type = "JOB"
-    activation_class = JobActivation
 
     def __init__(self, celery_task, **apply_options):
         super().__init__()
@@ -60,9 +57,7 @@ class Job(Task):
         step.update_task(
             task, (task.status,), status=TaskStatus.SCHEDULED, error="", external_task_id=uuid.uuid4().hex
         )
-        from ..activation import _refresh_error_status
-
-        _refresh_error_status(step)
+        refresh_error_status(step)
         self._dispatch_on_commit(step, task)
 
     def _dispatch_on_commit(self, step, task):

@@ -1,6 +1,6 @@
 """The nodes a flow is declared with, and the decorators for their callbacks."""
 
-from .base import Edge, Event, Gateway, Node, Task
+from .base import Edge, Event, Gateway, Node, Task, WaitingTask
 from .decorators import flow_func, flow_signal, flow_start_func, flow_start_signal
 from .end import End
 from .func import Function, Handler
@@ -37,6 +37,7 @@ __all__ = [
     "Node",
     "Event",
     "Task",
+    "WaitingTask",
     "Gateway",
     "Edge",
     "flow_job",

@@ -19,6 +19,10 @@ branches come from a callable). What a node may override:
   when the task is done; ``activate_next`` walks them.
 * ``outgoing()`` → edges for the checks and the flow chart.
 * ``activation_class``: the activation that drives the node's task.
+* a node whose task waits for something outside the step (a call from code,
+  a signal, a job's message, a timer, a subprocess) subclasses
+  :class:`WaitingTask`: something later calls ``node.resume(task, **payload)``,
+  and the node's ``on_resume(activation, **payload)`` does its own work.
 * flags: ``can_undo`` / ``can_cancel`` (may a manager undo a done task / cancel
   an active one), ``opens_branches`` with a ``join`` property for split-like
   nodes (their branches get a new token group that a Join closes).
@@ -29,12 +33,22 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from ..activation import Activation, AutomatedActivation, HumanActivation
+from django.utils.translation import gettext as _
+
+from ..activation import (
+    Activation,
+    AutomatedActivation,
+    HumanActivation,
+    WaitingActivation,
+    fail_waiting_task,
+    resume_task,
+)
 from ..base import NodeRef, OwnerOf, resolve
 from ..permissions import has_perm
+from ..exceptions import FlowRuntimeError
 from ..status import TaskStatus
 
-__all__ = ["Node", "Event", "Task", "Gateway", "Edge", "PermissionMixin"]
+__all__ = ["Node", "Event", "Task", "WaitingTask", "Gateway", "Edge", "PermissionMixin"]
 
 
 class Edge:
@@ -189,6 +203,66 @@ class Task(Node):
     """A task that waits: for a person, for code, for a signal or for a background job."""
 
     shape = "task"
+
+
+class WaitingTask(Task):
+    """A task that waits for something outside the step, then goes on: :meth:`resume`.
+
+    Function (a call from code), Signal (a Django signal) and the Celery Job (a
+    job's message) are waiting tasks. The flow reaching the node creates its
+    task in one of ``waiting_statuses`` and stops; later, whatever the task
+    waits for calls ``node.resume(task, **payload)``, which under the flow's
+    lock re-reads the task and
+
+    * if it still waits: runs :meth:`on_resume` (the node's own work, given
+      the payload), marks the task DONE and moves the flow on, in one
+      transaction; returns the activation;
+    * if it moved on meanwhile (done, canceled, gone): writes nothing and
+      returns :meth:`moved_on`'s answer. The default is None, *nothing to
+      do*: a signal, a redelivered message, a timer or a child process may
+      arrive late or twice, and their senders cannot act on an error. A node
+      whose caller asked for that very task raises instead (Function raises
+      :class:`~viewflow.exceptions.FlowConflict`).
+
+    If :meth:`on_resume` raises, the step is rolled back whole (the task still
+    waits) and :meth:`resume_failed` decides: the default re-raises to the
+    caller; a node nobody waits on (a job) calls :meth:`record_failure` to
+    save the task in ERROR with the traceback.
+    """
+
+    activation_class = WaitingActivation
+    #: the statuses in which the task waits to be resumed
+    waiting_statuses = (TaskStatus.NEW,)
+
+    def activate(self, step, previous, token, task=None):
+        return self.activation_class(step, self.make_task(step, previous, token, task))
+
+    def resume(self, task, /, *args, **payload):
+        """Resume ``task`` (a task of this node) with ``payload``; see the class docstring."""
+        if task.flow_task is not self:
+            raise FlowRuntimeError(
+                _("%(node)s cannot resume a task of %(other)s.") % {"node": self.name, "other": task.flow_task}
+            )
+        return self.resume_by_pk(task.process_id, task.pk, *args, **payload)
+
+    def resume_by_pk(self, process_pk, task_pk, /, *args, **payload):
+        """:meth:`resume` for a task known by its keys only (a job's message carries them)."""
+        return resume_task(self, process_pk, task_pk, args, payload)
+
+    def on_resume(self, activation, /, *args, **payload):
+        """The node's own work when its task is resumed (runs under the lock, in the step)."""
+
+    def moved_on(self, task, /, *args, **payload):
+        """The task no longer waits (``task`` as read under the lock, None if it is gone): nothing to do."""
+        return None
+
+    def resume_failed(self, process_pk, task_pk, exc):
+        """:meth:`on_resume` raised and the step was rolled back: let the caller have the exception."""
+        raise exc
+
+    def record_failure(self, process_pk, task_pk, exc):
+        """Save the waiting task in ERROR with the traceback of ``exc`` (in a new step); the activation or None."""
+        return fail_waiting_task(self, process_pk, task_pk, exc)
 
 
 class Gateway(Node):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from ..activation import AutomatedActivation, activate
-from ..exceptions import FlowRuntimeError
-from ..status import TaskStatus
-from .base import Gateway, Task
+from ..activation import task_label
+from ..exceptions import FlowConflict, FlowRuntimeError
+from .base import Gateway, WaitingTask
 
 __all__ = ["Handler", "Function"]
 
@@ -35,16 +34,16 @@ class Handler(Gateway):
         self.func(activation)
 
 
-class Function(Task):
+class Function(WaitingTask):
     """A task that waits until code calls ``MyFlow.node.run(...)``.
 
     The task loader finds the waiting task from the call's arguments (set it with
     ``@flow_func(task_loader)``); without one, the first argument is the task.
-    Then ``func(activation, *args, **kwargs)`` runs under the lock and the flow goes on.
+    Then ``func(activation, *args, **kwargs)`` runs under the lock and the flow goes on
+    (:meth:`WaitingTask.resume`).
     """
 
     task_type = "FUNCTION"
-    activation_class = AutomatedActivation
 
     def __init__(self, func=None, task_loader=None):
         super().__init__()
@@ -56,9 +55,6 @@ class Function(Task):
         if self.func is not None and not callable(self.func):
             self.func = self._resolve_ref(self.func, flow_class)
             self.task_loader = self.task_loader or getattr(self.func, "task_loader", None)
-
-    def activate(self, step, previous, token, task=None):
-        return self.activation_class(step, self.make_task(step, previous, token, task))
 
     def load_task(self, *args, **kwargs):
         if self.task_loader is not None:
@@ -77,6 +73,7 @@ class Function(Task):
 
         If ``func`` raises, the whole step is rolled back and the exception
         reaches the caller: the task still waits and the call can be repeated.
+        A task no longer waiting raises :class:`~viewflow.exceptions.FlowConflict`.
         """
         if task is None:
             raise FlowRuntimeError(_("%(node)s.run(): no waiting task was found.") % {"node": self.name})
@@ -84,14 +81,17 @@ class Function(Task):
             raise FlowRuntimeError(
                 _("%(node)s.run() got a task of %(other)s.") % {"node": self.name, "other": task.flow_task}
             )
-        with activate(task) as activation:
-            if activation.task.status != TaskStatus.NEW:  # re-read under the lock
-                return self.not_waiting(activation)
-            if self.func is not None:
-                self.func(activation, *args, **kwargs)
-            activation.finish()
-        return activation
+        return self.resume(task, *args, **kwargs)
 
-    def not_waiting(self, activation):
-        """The task found before the lock was taken is no longer waiting: a clear error."""
-        activation.require(TaskStatus.NEW, action="run")
+    def on_resume(self, activation, /, *args, **kwargs):
+        if self.func is not None:
+            self.func(activation, *args, **kwargs)
+
+    def moved_on(self, task, /, *args, **kwargs):
+        """The caller named this task, which is no longer waiting: a conflict, naming its status."""
+        if task is None:
+            raise FlowConflict(_("%(node)s: the task no longer exists.") % {"node": self.name})
+        raise FlowConflict(
+            _("%(task)s is no longer waiting: its status is %(status)s.")
+            % {"task": task_label(task), "status": task.get_status_display()}
+        )

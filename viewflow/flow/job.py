@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import functools
 import logging
-from contextlib import contextmanager
 
 from django.utils import timezone
 
-from ..activation import AutomatedActivation, run_task_step
+from ..activation import WaitingActivation
 from ..fields import import_node
 from ..status import TaskStatus
+from .base import WaitingTask
 
-__all__ = ["JobActivation", "run_job", "flow_job"]
+__all__ = ["JobActivation", "JobNode", "run_job", "flow_job"]
 
 logger = logging.getLogger(__name__)
 
 
-class JobActivation(AutomatedActivation):
+class JobActivation(WaitingActivation):
     """A job task: SCHEDULED in the step that reached it, run later by :func:`run_job`."""
 
     def retry(self, by=None, scheduled=False):
@@ -41,6 +41,45 @@ class JobActivation(AutomatedActivation):
         self.flow_task.reschedule(self)
 
 
+class JobNode(WaitingTask):
+    """Base of job nodes (``celery.Job``): a task SCHEDULED until its message runs it.
+
+    A job is a waiting task whose payload is the job's function: :func:`run_job`
+    resumes it, and a job that raises leaves its task in ERROR (nobody else
+    would receive the exception).
+    """
+
+    task_type = "JOB"
+    activation_class = JobActivation
+    waiting_statuses = (TaskStatus.SCHEDULED,)
+
+    def on_resume(self, activation, /, func, args=()):
+        """Run ``func(*args, activation)``: the job's own work."""
+        task = activation.task
+        task.started = timezone.now()
+        func(*args, activation)
+        if task.error:  # a note that an earlier message could not be sent: no longer true
+            activation.step.update_task(task, (TaskStatus.SCHEDULED,), error="")
+
+    def moved_on(self, task, /, *args, **payload):
+        if task is None:
+            logger.error("viewflow job %s: its task no longer exists", self.name)
+        else:
+            logger.info(
+                "viewflow job: task %s of process %s (%s) is %s, not SCHEDULED: nothing to do",
+                task.pk, task.process_id, self.name, task.status,
+            )
+        return None
+
+    def resume_failed(self, process_pk, task_pk, exc):
+        """Celery's control flow passes through (the task stays SCHEDULED); any other error is saved on the task."""
+        if isinstance(exc, _celery_control_flow()):
+            raise exc
+        activation = self.record_failure(process_pk, task_pk, exc)
+        logger.warning("viewflow job %s of process %s failed", self.name, process_pk, exc_info=exc)
+        return activation
+
+
 def run_job(func, node_path, process_pk, task_pk, args=()):
     """Lock the process, run ``func(*args, activation)`` if the task is still SCHEDULED, go on.
 
@@ -52,6 +91,7 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
     task in ERROR with the traceback. Celery's control-flow exceptions
     (``self.retry()``'s ``Retry``, ``Ignore``, ``Reject``) roll the step back
     and pass through to Celery, leaving the task SCHEDULED for the next message.
+    It is :meth:`JobNode.resume <viewflow.flow.base.WaitingTask.resume>` with the job's function as payload.
 
     Returns the task's new status, or None when there was nothing to do.
     """
@@ -59,57 +99,8 @@ def run_job(func, node_path, process_pk, task_pk, args=()):
     if node is None:
         logger.error("viewflow job: unknown node %r (task %s)", node_path, task_pk)
         return None
-    try:
-        with _scheduled_task_step(node, process_pk, task_pk) as (step, task):
-            if task is None:
-                return None
-            activation = node.activation_class(step, task)
-            task.started = timezone.now()
-            func(*args, activation)
-            if task.error:  # a note that an earlier message could not be sent: no longer true
-                step.update_task(task, (TaskStatus.SCHEDULED,), error="")
-            activation.finish()
-            return task.status
-    except _celery_control_flow():
-        raise
-    except Exception as exc:
-        with _scheduled_task_step(node, process_pk, task_pk) as (step, task):
-            if task is None:
-                return None
-            node.activation_class(step, task).fail(exc)
-        logger.warning("viewflow job %s of process %s failed", node_path, process_pk, exc_info=True)
-        return TaskStatus.ERROR
-
-
-@contextmanager
-def _scheduled_task_step(node, process_pk, task_pk):
-    """A locked step on the message's task, read with its process in one statement.
-
-    Yields ``(step, None)`` when there is nothing to do: the task or its process
-    is gone, the task is another node's, or it is no longer SCHEDULED.
-    """
-    flow_class = node.flow_class
-    read = False
-    try:
-        with run_task_step(flow_class, process_pk, task_pk) as (step, task):
-            read = True
-            yield step, (task if _still_scheduled(node, task) else None)
-    except flow_class.task_cls.DoesNotExist:
-        if read:
-            raise  # raised by the job's own code
-        logger.error("viewflow job %s: task %s of process %s no longer exists", node.name, task_pk, process_pk)
-        yield None, None
-
-
-def _still_scheduled(node, task):
-    """Is ``task`` (read under the lock) this node's, and still SCHEDULED?"""
-    if task.flow_task is node and task.status == TaskStatus.SCHEDULED:
-        return True
-    logger.info(
-        "viewflow job: task %s of process %s (%s) is %s, not SCHEDULED: nothing to do",
-        task.pk, task.process_id, node.name, task.status,
-    )
-    return False
+    activation = node.resume_by_pk(process_pk, task_pk, func, args)
+    return activation.task.status if activation is not None else None
 
 
 @functools.cache

@@ -40,8 +40,8 @@ class Signal(SignalReceiver, Function):
         task = self.task_loader(self, sender=sender, **kwargs)
         if task is None:
             return None
-        return self.complete(task, sender=sender, **kwargs)
+        return self.resume(task, sender=sender, **kwargs)
 
-    def not_waiting(self, activation):
+    def moved_on(self, task, /, *args, **kwargs):
         """The task was finished or canceled while the signal waited for the lock: ignore the signal."""
         return None

@@ -36,6 +36,29 @@ class BaseStart(Event):
             task = step.new_task(self, "start")
             yield self.activation_class(step, task)
 
+    def run(self, *args, **kwargs):
+        """Start a process from code: :meth:`on_start` fills it, then it is created and the flow runs on.
+
+        Returns the process; an exception leaves nothing written.
+        """
+        with self.start() as activation:
+            self.on_start(activation, *args, **kwargs)
+            return activation.done()
+
+    def on_start(self, activation, *args, **fields):
+        """Set the new process's ``fields`` (names of the process model's fields)."""
+        if args:
+            raise TypeError(f"{self.name}.run() takes the process's fields as keywords only")
+        process = activation.process
+        known = {field.name for field in process._meta.concrete_fields} | {
+            field.attname for field in process._meta.concrete_fields
+        }
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise TypeError(f"{self.name}.run(): {type(process).__name__} has no field {', '.join(unknown)}")
+        for name, value in fields.items():
+            setattr(process, name, value)
+
 
 class Start(ViewMixin, PermissionMixin, BaseStart):
     """A person starts a process through a view (``StartView`` or a view using ``StartViewMixin``)."""
@@ -87,11 +110,12 @@ class StartFunction(BaseStart):
         if self.func is not None and not callable(self.func):
             self.func = self._resolve_ref(self.func, flow_class)
 
-    def run(self, *args, **kwargs):
-        with self.start() as activation:
-            if self.func is not None:
-                self.func(activation, *args, **kwargs)
-            return activation.done()
+    def on_start(self, activation, *args, **kwargs):
+        """``func(activation, *args, **kwargs)`` fills the process; without a function, ``kwargs`` are its fields."""
+        if self.func is not None:
+            self.func(activation, *args, **kwargs)
+        else:
+            super().on_start(activation, *args, **kwargs)
 
 
 class StartSignal(SignalReceiver, BaseStart):
