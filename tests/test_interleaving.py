@@ -31,7 +31,6 @@ from viewflow.activation import Step
 from viewflow.contrib.celery import Job
 from viewflow.exceptions import FlowRuntimeError
 from viewflow.fields import node_path
-from viewflow.flow import job as job_module
 from viewflow.flow.gateway import Join
 from viewflow.lock import no_lock
 from viewflow.models import Task
@@ -284,7 +283,7 @@ def test_admin_retry_vs_redelivered_job_runs_it_once(flow_lock, monkeypatch, bro
         assert b.result == TaskStatus.DONE  # the redelivered message did the job
     else:
         # the worker has found the task in ERROR (not SCHEDULED) when the retry arrives
-        pause = PausePoint(monkeypatch, job_module, "_still_scheduled", "A", when="after")
+        pause = PausePoint(monkeypatch, type(JobFlow.crunch), "moved_on", "A", when="after")
         a, b = race(pause, redelivered, retry, JobFlow)
         assert a.result is None  # nothing to do for the worker
     assert a.error is None and b.error is None
