@@ -7,11 +7,11 @@ from tests.testapp import signals
 from tests.testapp.flows import AvailableFlow, CodeStartFlow, FunctionFlow, ReplyFlow, SignalFlow
 from tests.utils import fresh, statuses, task_of
 from viewflow import operations
+from viewflow.contrib.celery import Job
 from viewflow.exceptions import FlowConflict, FlowRuntimeError
 from viewflow.flow import WaitingTask
 from viewflow.flow.func import Function
 from viewflow.flow.signal import Signal
-from viewflow.contrib.celery import Job
 from viewflow.status import ProcessStatus, TaskStatus
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_a_function_resumed_twice_is_a_conflict_naming_the_status():
     process = FunctionFlow.start.run("order")
     task = task_of(process, FunctionFlow.pay)
     assert operations.resume(task, process.pk, amount=7).status == TaskStatus.DONE
-    with pytest.raises(FlowConflict, match=r"Task #%d \(pay\) is no longer waiting: its status is Done" % task.pk):
+    with pytest.raises(FlowConflict, match=rf"Task #{task.pk} \(pay\) is no longer waiting: its status is Done"):
         operations.resume(task, process.pk, amount=8)
     assert fresh(process).count == 7
 

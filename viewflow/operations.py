@@ -44,7 +44,8 @@ def start(node, /, *args, by=None, **kwargs):
     started by code only: no user may).
     """
     if by is not None and not (hasattr(node, "can_execute") and node.can_execute(by)):
-        raise PermissionDenied(_("%(user)s may not start %(flow)s.") % {"user": by, "flow": node.flow_class._meta.title})
+        flow = node.flow_class._meta.title
+        raise PermissionDenied(_("%(user)s may not start %(flow)s.") % {"user": by, "flow": flow})
     return node.run(*args, **kwargs)
 
 

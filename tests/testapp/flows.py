@@ -497,7 +497,6 @@ class FirstWinsBrokenFlow(Flow):
 
 from .job_flows import FileJobFlow  # noqa: E402,F401  (registered on the site: its task pages are tested)
 
-
 # -- a custom waiting task ----------------------------------------------------------
 
 

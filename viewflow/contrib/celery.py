@@ -22,8 +22,8 @@ import uuid
 
 from django.utils.translation import gettext as _
 
-from ..fields import node_path
 from ..activation import refresh_error_status
+from ..fields import node_path
 from ..flow.job import JobNode, flow_job
 from ..status import TaskStatus
 

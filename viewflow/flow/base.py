@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-
 from django.utils.translation import gettext as _
 
 from ..activation import (
@@ -44,8 +43,8 @@ from ..activation import (
     resume_task,
 )
 from ..base import NodeRef, OwnerOf, resolve
-from ..permissions import has_perm
 from ..exceptions import FlowRuntimeError
+from ..permissions import has_perm
 from ..status import TaskStatus
 
 __all__ = ["Node", "Event", "Task", "WaitingTask", "Gateway", "Edge", "PermissionMixin"]
