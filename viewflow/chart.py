@@ -15,6 +15,8 @@ Events are circles (the end a thick one), gateways diamonds (``×`` for a
 choice, ``+`` for parallel branches), tasks rounded boxes with their kind
 above the title. ``states`` (node name → "active" / "done" / "error") colours
 the nodes of one process; an edge between two reached nodes is drawn as taken.
+The flow coverage report of :mod:`viewflow.testing` marks nodes "covered" or
+"missed", and edges taken or ``missed``, on the same drawing.
 """
 
 from __future__ import annotations
@@ -226,7 +228,8 @@ def _shape(point, state):
 
 
 def _state_label(state):
-    return {"done": _("done"), "active": _("now"), "error": _("error")}.get(state, state)
+    labels = {"done": _("done"), "active": _("now"), "error": _("error"), "covered": _("covered"), "missed": _("never reached")}
+    return labels.get(state, state)
 
 
 def _edge_path(chain):
@@ -272,14 +275,21 @@ def _polyline(points):
     return "M " + " L ".join(f"{x:g} {y:g}" for x, y in cleaned)
 
 
-def render_svg(flow_class, states=None, taken=None):
+def render_svg(flow_class, states=None, taken=None, missed=None):
     """Return the SVG markup of ``flow_class``'s chart, with one process's ``states`` and ``taken`` edges.
 
     ``taken`` is a set of ``(source node name, target node name)`` (see
     :func:`process_chart_state`); without it an edge counts as taken when both its ends
-    were reached.
+    were reached. Edges in ``missed`` (the same pairs) are drawn as never taken,
+    dashed: a coverage report's gaps.
     """
     states = states or {}
+    missed = missed or set()
+
+    def edge_class(edge):
+        if is_taken(edge):
+            return " taken"
+        return " missed" if (edge.src.name, edge.dst.name) in missed else ""
 
     def is_taken(edge):
         if taken is not None:
@@ -318,15 +328,18 @@ def render_svg(flow_class, states=None, taken=None):
         ".vf-node.error rect,.vf-node.error circle,.vf-node.error polygon{fill:#f8d7da;stroke:#dc3545;stroke-width:3}"
         ".vf-edge{stroke:#adb5bd;fill:none;stroke-width:1.5;stroke-linejoin:round}"
         ".vf-edge.taken{stroke:#198754;stroke-width:2}"
+        ".vf-edge.missed{stroke:#dc3545;stroke-dasharray:5 4}"
+        ".vf-node.covered rect,.vf-node.covered circle,.vf-node.covered polygon{fill:#d1e7dd;stroke:#198754}"
+        ".vf-node.missed rect,.vf-node.missed circle,.vf-node.missed polygon{fill:#fff;stroke:#dc3545;stroke-dasharray:5 4}"
         ".vf-edge-label{fill:#6c757d;font-size:11px}"
         "</style>",
     ]
     for edge, chain in graph.chains:
         path, (lx, ly, anchor) = _edge_path(chain)
-        edge_taken = is_taken(edge)
-        marker = "vf-arrow-done" if edge_taken else "vf-arrow"
+        css = edge_class(edge)
+        marker = "vf-arrow-done" if css == " taken" else "vf-arrow"
         parts.append(
-            f'<path class="vf-edge{" taken" if edge_taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
+            f'<path class="vf-edge{css}" d="{_polyline(path)}" marker-end="url(#{marker})"'
             f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
         )
         if edge.label:
@@ -340,10 +353,10 @@ def render_svg(flow_class, states=None, taken=None):
         out_x, in_x = src.x + src.half_width() + 14, dst.x - dst.half_width() - 14
         path = [(src.x + src.half_width(), src.y), (out_x, src.y), (out_x, low), (in_x, low), (in_x, dst.y)]
         path.append((dst.x - dst.half_width(), dst.y))
-        edge_taken = is_taken(edge)
-        marker = "vf-arrow-done" if edge_taken else "vf-arrow"
+        css = edge_class(edge)
+        marker = "vf-arrow-done" if css == " taken" else "vf-arrow"
         parts.append(
-            f'<path class="vf-edge{" taken" if edge_taken else ""}" d="{_polyline(path)}" marker-end="url(#{marker})"'
+            f'<path class="vf-edge{css}" d="{_polyline(path)}" marker-end="url(#{marker})"'
             f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
         )
         if edge.label:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.utils import timezone
 
@@ -18,9 +20,32 @@ from ..fields import import_node
 from ..status import TaskStatus
 from .base import WaitingTask
 
-__all__ = ["JobActivation", "JobNode", "run_job", "flow_job"]
+__all__ = ["JobActivation", "JobNode", "run_job", "flow_job", "jobs_held", "jobs_are_held"]
 
 logger = logging.getLogger(__name__)
+
+_held = ContextVar("viewflow_jobs_held", default=False)
+
+
+@contextmanager
+def jobs_held():
+    """Send no job message from the steps that commit in this block: their tasks stay SCHEDULED.
+
+    For code that runs those jobs itself later, through the worker's own path:
+    :meth:`viewflow.testing.FlowTester.run_jobs` does, so a test can look at a
+    job's task before it runs. Outside such code, ``retry_tasks --scheduled``
+    sends what was held.
+    """
+    token = _held.set(True)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
+def jobs_are_held():
+    """Is a :func:`jobs_held` block holding the job messages of this thread (or task)?"""
+    return _held.get()
 
 
 class JobActivation(WaitingActivation):

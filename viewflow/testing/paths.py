@@ -1,0 +1,88 @@
+"""The path a process took, read from its tasks' tokens.
+
+A process's tasks carry the token of the branch they ran on: the main line's
+(``start``), a split branch's (``start/9f2c.0``), a Join's the group's
+(``start/9f2c``). So the path is the main line's node names in the order their
+tasks were created, where a split's branches appear as one *branch group* —
+a list of branches, each a tuple of node names (which may hold groups of its
+own) — followed by the Join that closed them::
+
+    ["start", "prepare", [("package",), ("reserve_stock",)], "prepared", "end"]
+
+Branches in a group are sorted, so the same run gives the same path whatever
+order its branches ran in.
+"""
+
+from __future__ import annotations
+
+__all__ = ["build_path", "normalise_path"]
+
+
+class _Group:
+    def __init__(self, token):
+        self.token = token
+        self.branches = {}  # branch token -> [(name, token)], in the order found
+        self.joins = []
+
+
+def build_path(items):
+    """The path of ``items``: ``(node name, token)`` of a process's tasks, oldest first."""
+    items = list(items)
+    if not items:
+        return []
+    return _level(items, items[0][1])
+
+
+def _level(items, token):
+    path, groups = [], {}
+    prefix = f"{token}/"
+    for name, task_token in items:
+        if task_token == token:
+            path.append(name)
+        elif task_token.startswith(prefix):
+            group_token = prefix + task_token[len(prefix):].split("/")[0].split(".")[0]
+            group = groups.get(group_token)
+            if group is None:
+                group = groups[group_token] = _Group(group_token)
+                path.append(group)
+            if task_token == group_token:
+                group.joins.append(name)
+            else:
+                branch = f"{group_token}.{task_token[len(group_token) + 1:].split('/')[0]}"
+                group.branches.setdefault(branch, []).append((name, task_token))
+    flat = []
+    for element in path:
+        if isinstance(element, _Group):
+            branches = [tuple(_level(members, branch)) for branch, members in element.branches.items()]
+            if branches:
+                flat.append(sorted(branches, key=repr))
+            flat.extend(element.joins)
+        else:
+            flat.append(element)
+    return flat
+
+
+def normalise_path(path):
+    """``path`` as :func:`build_path` writes it, from the looser forms a test may use.
+
+    In a path (and in a branch), whatever is not a name is a branch group: a
+    list, tuple or set of branches. A branch is a tuple or list of names (and
+    groups), or one name alone. Node objects stand for their names.
+    """
+    normal = []
+    for element in path:
+        if isinstance(element, (list, tuple, set, frozenset)):
+            normal.append(sorted((_branch(branch) for branch in element), key=repr))
+        else:
+            normal.append(_name(element))
+    return normal
+
+
+def _branch(branch):
+    if isinstance(branch, (tuple, list)):
+        return tuple(normalise_path(branch))
+    return (_name(branch),)
+
+
+def _name(element):
+    return element if isinstance(element, str) else getattr(element, "name", element)
