@@ -4,8 +4,8 @@
 """
 
 import pytest
-from helloworld.flows import HelloWorldFlow
 
+from helloworld.flows import HelloWorldFlow
 from viewflow import signals
 from viewflow.activation import step_observers
 

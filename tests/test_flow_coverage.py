@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helloworld.flows import HelloWorldFlow
 
+from helloworld.flows import HelloWorldFlow
 from tests.testapp.flows import FirstWinsFlow, SplitFlow
 from tests.utils import do_task
 from viewflow.activation import step_observers

@@ -1,4 +1,8 @@
-"""The Hello World flow of DESIGN.md §1, walked through the web by two people."""
+"""The Hello World flow of DESIGN.md §1, walked through the web by two people.
+
+The first test walks the site by its links (queue, assign page, inbox); the
+others act through the same pages with viewflow.testing's helpers.
+"""
 
 import re
 
@@ -8,6 +12,7 @@ from helloworld.flows import HelloWorldFlow
 from helloworld.models import HelloWorldProcess
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
+from viewflow.testing import FlowTester, FlowTestError, InvalidForm
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,12 +80,16 @@ def test_approved_request_is_sent_and_process_ends(starter, approver, client_for
     assert "Done" in detail and "<svg" in detail and "approver" in detail
 
 
-def test_rejected_request_ends_without_sending(starter, approver, client_for):
-    process = start_process(client_for(starter), text="No")
-    claim_and_approve(client_for(approver), process, approved=False)
-    process.refresh_from_db()
-    assert process.status == ProcessStatus.DONE and process.approved is False
-    assert [name for name, _status in nodes_of(process)] == ["start", "approve", "check_approve", "end"]
+@pytest.fixture
+def hello():
+    return FlowTester(HelloWorldFlow)
+
+
+def test_rejected_request_ends_without_sending(hello, starter, approver):
+    run = hello.start(starter, text="No")
+    run.complete("approve", approver, approved=False)
+    run.assert_status(ProcessStatus.DONE).assert_path("start", "approve", "check_approve", "end")
+    assert run.process.approved is False
 
 
 def test_anonymous_visitors_are_sent_to_login(client):
@@ -135,22 +144,23 @@ def test_user_without_permission_gets_403(user_factory, client_for, starter, app
     assert client_for(approver).get("/flows/helloworld/start/").status_code == 403
     assert HelloWorldProcess.objects.count() == 0
 
-    process = start_process(client_for(starter))
-    task = process.task_set.get(flow_task=HelloWorldFlow.approve)
+    run = FlowTester(HelloWorldFlow).start(starter, text="Hello")
+    task = run.task("approve")
     # the starter may not claim or do the approval
+    with pytest.raises(FlowTestError, match="answered 403"):
+        run.claim("approve", starter)
+    with pytest.raises(FlowTestError, match="answered 403"):
+        run.complete("approve", starter, approved=True)
     starter_client = client_for(starter)
-    assert starter_client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/assign/").status_code == 403
-    assert (
-        starter_client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/", {"approved": "on"}).status_code == 403
-    )
+    assert starter_client.post(f"/flows/helloworld/{run.pk}/approve/{task.pk}/", {"approved": "on"}).status_code == 403
     task.refresh_from_db()
     assert task.status == TaskStatus.NEW and task.owner is None
 
 
-def test_task_of_another_process_is_404(starter, approver, client_for):
-    first = start_process(client_for(starter), "one")
-    second = start_process(client_for(starter), "two")
-    task = first.task_set.get(flow_task=HelloWorldFlow.approve)
+def test_task_of_another_process_is_404(hello, starter, approver, client_for):
+    first = hello.start(starter, text="one")
+    second = hello.start(starter, text="two")
+    task = first.task("approve")
     client = client_for(approver)
     assert client.get(f"/flows/helloworld/{second.pk}/approve/{task.pk}/assign/").status_code == 404
     assert client.get(f"/flows/helloworld/{second.pk}/approve/{task.pk}/").status_code == 404
@@ -158,22 +168,23 @@ def test_task_of_another_process_is_404(starter, approver, client_for):
     assert client.get("/flows/helloworld/99999/").status_code == 404
 
 
-def test_invalid_start_form_rerenders_with_errors(starter, client_for):
+def test_invalid_start_form_rerenders_with_errors(hello, starter, client_for):
+    with pytest.raises(InvalidForm) as refused:
+        hello.start(starter, text="")
+    assert refused.value.errors == {"text": ["This field is required."]}
     response = client_for(starter).post("/flows/helloworld/start/", {"text": ""})
-    assert response.status_code == 200
-    assert "errorlist" in response.content.decode()
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
     assert HelloWorldProcess.objects.count() == 0 and Task.objects.count() == 0
 
 
-def test_task_done_twice_gives_a_message_and_no_duplicate(starter, approver, client_for):
-    process = start_process(client_for(starter))
-    client = client_for(approver)
-    claim_and_approve(client, process, approved=True)
-    task = process.task_set.get(flow_task=HelloWorldFlow.approve)
-    response = client.post(f"/flows/helloworld/{process.pk}/approve/{task.pk}/", {"approved": "on"}, follow=True)
+def test_task_done_twice_gives_a_message_and_no_duplicate(hello, starter, approver, client_for):
+    run = hello.start(starter, text="Hello")
+    task = run.complete("approve", approver, approved=True)
+    url = f"/flows/helloworld/{run.pk}/approve/{task.pk}/"
+    response = client_for(approver).post(url, {"approved": "on"}, follow=True)
     assert response.status_code == 200
     assert "already done" in response.content.decode()
-    assert process.task_set.filter(flow_task=HelloWorldFlow.end).count() == 1
+    assert run.nodes().count("end") == 1
 
 
 def test_refused_user_sees_the_sites_403_page_with_the_reason(user_factory, client_for, approver):

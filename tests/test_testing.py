@@ -5,15 +5,16 @@ import datetime
 import pytest
 from django.test import TestCase, TransactionTestCase
 from django.utils import timezone
+
 from helloworld.flows import HelloWorldFlow
 from orders.flows import OrderFlow
-
 from tests.testapp.flows import FunctionFlow, NestedSplitFlow, SplitFlow
 from tests.testapp.job_flows import FileJobFlow
 from tests.utils import do_task
 from viewflow import operations, signals
 from viewflow.activation import step_observers
 from viewflow.status import ProcessStatus, TaskStatus
+from viewflow.test import FlowTest
 from viewflow.testing import FlowTester, FlowTestError, InvalidForm, make_user
 from viewflow.testing.paths import build_path, normalise_path
 
@@ -145,7 +146,12 @@ def test_nested_splits_nest_their_groups(flow_tester, flow_user):
     with run.committed():
         do_task(run.task("x"), user)
     run.assert_path(
-        "start", "outer", [("x",), ("inner", [("y",), ("z",)], "inner_join", "after_inner")], "outer_join", "after", "end"
+        "start",
+        "outer",
+        [("x",), ("inner", [("y",), ("z",)], "inner_join", "after_inner")],
+        "outer_join",
+        "after",
+        "end",
     )
 
 
@@ -235,3 +241,38 @@ class HelloWorldTransactionTestCase(TransactionTestCase):
         run.complete("approve", approver, approved=True)
         run.assert_status("DONE")
         self.assertEqual(run.tasks("send")[0].status, TaskStatus.DONE)
+
+
+class ZeroSixFlowTest(TestCase):
+    """``viewflow.test.FlowTest``: tests written for 0.6 run as written, on the same helpers."""
+
+    @classmethod
+    def setUpTestData(cls):
+        make_user("starter", HelloWorldFlow.start)
+        make_user("approver", HelloWorldFlow.approve)
+
+    def test_hello_world_the_06_way(self):
+        with FlowTest(self, HelloWorldFlow) as flow_test:
+            flow_test.Task(HelloWorldFlow.start).User("starter").Execute({"text": "Hi"}).Assert(
+                lambda p: p.text == "Hi"
+            )
+            flow_test.Task(HelloWorldFlow.approve).User("approver").Execute({"approved": True}).Assert(
+                lambda p: p.approved
+            )
+            flow_test.Task(HelloWorldFlow.send).Assert(lambda p: p.status == "DONE")
+            flow_test.Task(HelloWorldFlow.end).Assert(lambda p: p.status == "DONE")
+        flow_test.run.assert_path("start", "approve", "check_approve", "send", "end")
+
+    def test_a_failed_assert_and_an_unreached_node_fail_the_test(self):
+        with FlowTest(self, HelloWorldFlow) as flow_test:
+            with self.assertRaisesMessage(AssertionError, "Say who starts HelloWorldFlow"):
+                flow_test.Task(HelloWorldFlow.start).Execute({"text": "x"})
+            with self.assertRaisesMessage(AssertionError, "the form was refused: text: Ensure this value"):
+                flow_test.Task(HelloWorldFlow.start).User("starter").Execute({"text": "x" * 151})
+            flow_test.Task(HelloWorldFlow.start).User("starter").Execute(text="Hi")
+            with self.assertRaisesMessage(AssertionError, "end was never reached"):
+                flow_test.Task(HelloWorldFlow.end).Assert(lambda p: True)
+            with self.assertRaisesMessage(AssertionError, "start: the assertion does not hold"):
+                flow_test.Task(HelloWorldFlow.start).Assert(lambda p: p.text == "Ho")
+            with self.assertRaisesMessage(AssertionError, "no active task of send"):
+                flow_test.Task(HelloWorldFlow.send).Execute()

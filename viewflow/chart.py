@@ -228,7 +228,13 @@ def _shape(point, state):
 
 
 def _state_label(state):
-    labels = {"done": _("done"), "active": _("now"), "error": _("error"), "covered": _("covered"), "missed": _("never reached")}
+    labels = {
+        "done": _("done"),
+        "active": _("now"),
+        "error": _("error"),
+        "covered": _("covered"),
+        "missed": _("never reached"),
+    }
     return labels.get(state, state)
 
 
@@ -330,7 +336,8 @@ def render_svg(flow_class, states=None, taken=None, missed=None):
         ".vf-edge.taken{stroke:#198754;stroke-width:2}"
         ".vf-edge.missed{stroke:#dc3545;stroke-dasharray:5 4}"
         ".vf-node.covered rect,.vf-node.covered circle,.vf-node.covered polygon{fill:#d1e7dd;stroke:#198754}"
-        ".vf-node.missed rect,.vf-node.missed circle,.vf-node.missed polygon{fill:#fff;stroke:#dc3545;stroke-dasharray:5 4}"
+        ".vf-node.missed rect,.vf-node.missed circle,.vf-node.missed polygon"
+        "{fill:#fff;stroke:#dc3545;stroke-dasharray:5 4}"
         ".vf-edge-label{fill:#6c757d;font-size:11px}"
         "</style>",
     ]

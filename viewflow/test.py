@@ -85,6 +85,7 @@ class FlowTaskTest:
         elif hasattr(node, "view"):
             flow_test.run.complete(node, self.user, data)
         elif node.task_type == "JOB":
+            flow_test.run.task(node)  # it must be waiting
             flow_test.run.run_jobs()
         elif hasattr(node, "run"):  # a Function: its task loader finds the task, or it is given the task
             args = () if getattr(node, "task_loader", None) is not None else (flow_test.run.task(node),)

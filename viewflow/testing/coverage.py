@@ -80,7 +80,8 @@ class FlowReport:
         from ..chart import render_svg
 
         states = {name: ("covered" if name in self.reached else "missed") for name in self.nodes}
-        return render_svg(self.flow_class, states=states, taken=set(self.taken) & set(self.edges), missed=set(self.missed_edges))
+        taken = set(self.taken) & set(self.edges)
+        return render_svg(self.flow_class, states=states, taken=taken, missed=set(self.missed_edges))
 
 
 def flow_edges(flow_class):

@@ -29,8 +29,8 @@ from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router
-from django.urls import NoReverseMatch
 from django.test import Client, TestCase
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from ..flow.base import Node
@@ -146,6 +146,8 @@ class FlowTester:
         sent back with errors :class:`InvalidForm`.
         """
         start = self._start_node(node)
+        if user is None:
+            raise FlowTestError(f"Say who starts {self.flow_class.__name__}: a user or a username.")
         user = self.user(user)
         url = self.url(flow_url, self.flow_class, start.name)
         what = f"{user} starting {self.flow_class.__name__} at {url}"
@@ -378,9 +380,12 @@ class ProcessRun:
             return tasks[0]
         if tasks:
             raise FlowTestError(
-                f"Process #{self.pk} has {len(tasks)} active tasks of {node.name}: pick one from tasks({node.name!r}, active=True)."
+                f"Process #{self.pk} has {len(tasks)} active tasks of {node.name}: "
+                f"pick one from tasks({node.name!r}, active=True)."
             )
-        active = ", ".join(f"{task.flow_task.name} ({task.status})" for task in self.tasks(active=True) if task.flow_task)
+        active = ", ".join(
+            f"{task.flow_task.name} ({task.status})" for task in self.tasks(active=True) if task.flow_task
+        )
         raise FlowTestError(
             f"Process #{self.pk} has no active task of {node.name}; active: {active or 'nothing'}; path: {self.path()}."
         )
@@ -397,7 +402,8 @@ class ProcessRun:
                 raise FlowTestError(f"{what}: POST {url} answered {response.status_code}{_reason(response)}.")
         task.refresh_from_db()
         if task.status != TaskStatus.ASSIGNED or task.owner_id != user.pk:
-            raise FlowTestError(f"{what}: the task is {task.status}, owned by {task.owner or 'nobody'}{_reason(response)}.")
+            owner = task.owner or "nobody"
+            raise FlowTestError(f"{what}: the task is {task.status}, owned by {owner}{_reason(response)}.")
         return task
 
     def complete(self, node, user=None, data=None, /, **fields):
