@@ -31,10 +31,13 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# the first row prints which nodes and edges of the demo flows the suite went through (docs/testing.md)
+FLOW_COVERAGE := --flow-coverage=helloworld,orders,leave --flow-coverage-fail-under=100
+
 test: $(STAMP) lint
 	scripts/ensure-services
 	scripts/ensure-chromium
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider $(FLOW_COVERAGE)
 	VIEWFLOW_TEST_DB=postgres $(PY) -m pytest -p no:cacheprovider
 	$(MAKE) test-django6
 

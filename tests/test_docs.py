@@ -52,7 +52,7 @@ def test_docs_exist_and_every_sample_is_tagged():
     names = {path.name for path in DOCS}
     for page in ("index.md", "tutorial.md", "nodes.md", "views.md", "permissions.md", "locks.md", "celery.md",
                  "templates.md", "templatetags.md", "admin.md", "commands.md", "checks.md", "signals.md",
-                 "upgrading.md"):
+                 "upgrading.md", "testing.md"):
         assert page in names
     for path in DOCS:
         for info, _code, line in samples(path):
@@ -133,7 +133,7 @@ def test_template_samples_parse(path):
 #: commands that change nothing and are quick: run for real, their output checked to be non-empty
 RUN_COMMANDS = {"flow_chart", "list_tasks", "check"}
 #: programs whose lines are shown but not run (installing, starting servers)
-OTHER_TOOLS = ("pip ", "make ", "cd ", "export ", "django-admin ", "createdb ", "redis-server", "systemctl ")
+OTHER_TOOLS = ("pip ", "make ", "cd ", "export ", "django-admin ", "createdb ", "redis-server", "systemctl ", "pytest ")
 
 
 def _command_lines(code):
