@@ -21,6 +21,7 @@ from __future__ import annotations
 import traceback
 from contextlib import contextmanager
 
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, Error, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,8 +30,9 @@ from django.utils.translation import pgettext_lazy
 from . import signals
 from .exceptions import FlowConflict, FlowIllegalTransition, FlowRuntimeError
 from .models import Process, Task
+from .rules import TASK_RULES
 from .statements import insert_process, insert_rows, insert_values, update_if_status
-from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
+from .status import ACTIVE_TASK_STATUSES, RUNNING_PROCESS_STATUSES, ProcessStatus, TaskStatus
 
 __all__ = [
     "Step",
@@ -345,6 +347,9 @@ class Activation:
 
     An operation the task's state does not allow raises :class:`FlowIllegalTransition`
     naming the task and its status; a user who may not do it gets ``PermissionDenied``.
+    Both halves are read from one place (:meth:`check`): the states from
+    :data:`viewflow.rules.TASK_RULES`, who may from the flow's policy
+    (``Flow.policy_class``, :class:`viewflow.policy.FlowPolicy`).
     """
 
     def __init__(self, step, task):
@@ -359,7 +364,7 @@ class Activation:
             raise _illegal(self.task, action)
 
     def require_running_process(self, action):
-        if self.process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
+        if self.process.status not in RUNNING_PROCESS_STATUSES:
             raise FlowIllegalTransition(
                 _("%(task)s cannot be %(action)s: the status of process #%(pk)s is %(status)s.")
                 % {
@@ -370,10 +375,32 @@ class Activation:
                 }
             )
 
-    def check_permission(self, allowed, by, action):
-        if by is not None and not allowed:
-            from django.core.exceptions import PermissionDenied
+    def check(self, action, by=None, statuses=None, **kwargs):
+        """Raise unless ``action`` may be done now: its rule in :data:`~viewflow.rules.TASK_RULES`.
 
+        The task's state must be one the rule allows (``statuses`` widens it
+        for a caller that knows better, such as a job's retry of a SCHEDULED
+        task), with the process running if the rule says so
+        (:class:`FlowIllegalTransition`), and the flow's policy must let ``by``
+        do it (``PermissionDenied``; ``by=None`` is trusted code). Which of the
+        two is checked first is the rule's ``state_first``.
+        """
+        rule = TASK_RULES[action]
+        if rule.state_first:
+            self._check_state(rule, statuses)
+        if by is not None and not self.flow_class.policy.may(action, by, self.task, **kwargs):
+            self.check_permission(False, by, action)
+        if not rule.state_first:
+            self._check_state(rule, statuses)
+
+    def _check_state(self, rule, statuses=None):
+        self.require(*(statuses or rule.statuses), action=rule.past)
+        if rule.process_running:
+            self.require_running_process(rule.past)
+
+    def check_permission(self, allowed, by, action):
+        """``PermissionDenied`` naming the user, the action and the task unless ``allowed`` (or ``by`` is None)."""
+        if by is not None and not allowed:
             raise PermissionDenied(
                 _("%(user)s may not %(action)s %(task)s.")
                 % {"user": by, "action": _word(action), "task": task_label(self.task)}
@@ -417,8 +444,7 @@ class Activation:
         its split has no Join), the process is canceled too: nothing could
         move it on any more.
         """
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "cancel")
-        self.require(*ACTIVE_TASK_STATUSES, action="canceled")
+        self.check("cancel", by)
         if not self.flow_task.can_cancel:
             raise FlowIllegalTransition(
                 _("%(task)s cannot be canceled: its status is %(status)s; cancel the branches it waits for instead.")
@@ -440,9 +466,7 @@ class Activation:
         arrival. A successor that already ran (an If, a Handler, a done task)
         makes undo refuse, since its effects cannot be taken back.
         """
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "undo")
-        self.require(TaskStatus.DONE, action="undone")
-        self.require_running_process("undone")
+        self.check("undo", by)
         if not self.flow_task.can_undo:
             raise FlowIllegalTransition(
                 _("%(task)s cannot be undone: its node does not allow it.") % {"task": task_label(self.task)}
@@ -477,8 +501,7 @@ class Activation:
 
     def retry(self, by=None):
         """Run an ERROR task again (only automated nodes fail)."""
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
-        self.require(TaskStatus.ERROR, action="retried")
+        self.check("retry", by)
         raise FlowIllegalTransition(_("%(task)s cannot be retried.") % {"task": task_label(self.task)})
 
 
@@ -635,14 +658,7 @@ class HumanActivation(Activation):
 
     def assign(self, user, by=None):
         """Give a NEW task to ``user`` (a user claiming it for themselves, or a manager)."""
-        # state first: the loser of a claim race learns the task is taken, not that it lacks permission
-        self.require(TaskStatus.NEW, action="assigned")
-        self.check_permission(
-            by is not None
-            and ((by == user and self.flow_task.can_assign(by, self.task)) or self.flow_class.can_manage(by)),
-            by,
-            "assign",
-        )
+        self.check("assign", by, to=user)
         self.step.update_task(
             self.task, (TaskStatus.NEW,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
@@ -650,11 +666,7 @@ class HumanActivation(Activation):
 
     def unassign(self, by=None):
         """Put an ASSIGNED task back in the queue."""
-        # state first: an owner giving a task back twice learns it is back already, not that they may not
-        self.require(TaskStatus.ASSIGNED, action="unassigned")
-        self.check_permission(
-            by is not None and (self.task.owner_id == by.pk or self.flow_class.can_manage(by)), by, "unassign"
-        )
+        self.check("unassign", by)
         if not self.flow_task.has_queue:
             raise FlowIllegalTransition(
                 _("%(task)s cannot be unassigned: its node has no permission, so no queue could take it back. "
@@ -665,24 +677,21 @@ class HumanActivation(Activation):
 
     def reassign(self, user, by=None):
         """Give a NEW or ASSIGNED task to ``user`` (a manager's operation)."""
-        self.check_permission(by is not None and self.flow_class.can_manage(by), by, "reassign")
-        self.require(TaskStatus.ASSIGNED, TaskStatus.NEW, action="reassigned")
+        self.check("reassign", by)
         self.step.update_task(
             self.task, (self.task.status,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
 
     def retry(self, by=None):
         """Ask the node's ``.Assign(...)`` callable again for a task it failed to assign."""
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
-        self.require(TaskStatus.ERROR, action="retried")
+        self.check("retry", by)
         self.step.update_task(self.task, (TaskStatus.ERROR,), status=TaskStatus.NEW, error="")
         self.flow_task.assign_owner(self)
         refresh_error_status(self.step)
 
     def check_done(self, by=None):
         """Raise unless ``by`` may complete the task now: checked before their data is saved."""
-        self.check_permission(by is not None and self.task.owner_id == by.pk, by, "complete")
-        self.require(TaskStatus.ASSIGNED, TaskStatus.STARTED, action="completed")
+        self.check("complete", by)
 
     def done(self, by=None):
         """Complete the task (its owner does) and run the flow on.
@@ -719,8 +728,7 @@ class AutomatedActivation(Activation):
 
     def retry(self, by=None):
         """Run an ERROR task again; the process goes back to STARTED when nothing else failed."""
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
-        self.require(TaskStatus.ERROR, action="retried")
+        self.check("retry", by)
         self.step.update_task(self.task, (TaskStatus.ERROR,), status=TaskStatus.NEW, error="")
         _refresh_error_status(self.step)
         self.flow_task.retry(self)
@@ -740,8 +748,7 @@ class WaitingActivation(AutomatedActivation):
 
     def retry(self, by=None):
         """An ERROR task waits again (in the node's first waiting status) for its next event."""
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
-        self.require(TaskStatus.ERROR, action="retried")
+        self.check("retry", by)
         self.step.update_task(self.task, (TaskStatus.ERROR,), status=self.flow_task.waiting_statuses[0], error="")
         refresh_error_status(self.step)
 
@@ -812,12 +819,10 @@ def activate(task):
 def cancel_process(process, by=None):
     """Cancel a process and every task still active in it."""
     flow_class = process.flow_class
-    if by is not None and not flow_class.can_manage(by):
-        from django.core.exceptions import PermissionDenied
-
+    if by is not None and not flow_class.policy.can_cancel_process(by, process):
         raise PermissionDenied(_("%(user)s may not cancel processes.") % {"user": by})
     with run_step(flow_class, process.pk) as step:
-        if step.process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
+        if step.process.status not in RUNNING_PROCESS_STATUSES:
             raise FlowIllegalTransition(
                 _("Process #%(pk)s cannot be canceled: its status is %(status)s.")
                 % {"pk": process.pk, "status": step.process.get_status_display()}

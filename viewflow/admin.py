@@ -17,7 +17,6 @@ A project may register its own process model with :class:`ProcessAdmin`::
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
@@ -32,9 +31,9 @@ from django.utils.translation import ngettext
 from .base import all_flows
 from .exceptions import FlowError
 from .fields import flow_path, node_path
+from .forms import ReassignForm
 from .models import Process, Task
-from .permissions import users_with_permission
-from .status import ACTIVE_TASK_STATUSES, TaskStatus
+from .rules import statuses_for
 
 __all__ = ["ProcessAdmin", "TaskAdmin", "TaskInline", "FlowFilter", "TaskFlowFilter", "NodeFilter"]
 
@@ -254,16 +253,6 @@ class ProcessAdmin(admin.ModelAdmin):
         )
 
 
-class ReassignForm(forms.Form):
-    """The intermediate page of the reassign action: whom to give the tasks to."""
-
-    user = forms.ModelChoiceField(queryset=get_user_model()._default_manager.none(), label=_("Assign to"))
-
-    def __init__(self, *args, users, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = users
-
-
 class TaskAdmin(admin.ModelAdmin):
     """Tasks: filter by flow, node and status; retry, cancel and reassign them through the engine."""
 
@@ -308,8 +297,12 @@ class TaskAdmin(admin.ModelAdmin):
         owners = User._default_manager.filter(**{User.USERNAME_FIELD: term}).values("pk")
         return queryset.filter(Q(owner__in=owners) | Q(external_task_id=term)), False
 
-    def _those_in(self, request, queryset, statuses, why_not):
-        """The selected tasks in one of ``statuses``; the others are counted in a message saying ``why_not``."""
+    def _those_in(self, request, queryset, action, why_not):
+        """The selected tasks whose status allows ``action`` (:data:`viewflow.rules.TASK_RULES`).
+
+        The others are counted in a message saying ``why_not``.
+        """
+        statuses = statuses_for(action)
         skipped = queryset.exclude(status__in=statuses).count()
         if skipped:
             self.message_user(
@@ -332,7 +325,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry selected tasks in error"), permissions=("change",))
     def retry_tasks(self, request, queryset):
-        errored = self._those_in(request, queryset, (TaskStatus.ERROR,), _("not in error"))
+        errored = self._those_in(request, queryset, "retry", _("not in error"))
 
         def retry(task):
             with task.activation() as activation:
@@ -349,7 +342,7 @@ class TaskAdmin(admin.ModelAdmin):
         _run_each(
             self,
             request,
-            self._those_in(request, queryset, ACTIVE_TASK_STATUSES, _("already finished")),
+            self._those_in(request, queryset, "cancel", _("already finished")),
             cancel,
             lambda n: ngettext("%d task canceled.", "%d tasks canceled.", n) % n,
         )
@@ -363,7 +356,7 @@ class TaskAdmin(admin.ModelAdmin):
         _run_each(
             self,
             request,
-            self._those_in(request, queryset, (TaskStatus.ASSIGNED,), _("not assigned")),
+            self._those_in(request, queryset, "unassign", _("not assigned")),
             unassign,
             lambda n: ngettext("%d task unassigned.", "%d tasks unassigned.", n) % n,
         )
@@ -378,7 +371,7 @@ class TaskAdmin(admin.ModelAdmin):
         _run_each(
             self,
             request,
-            self._those_in(request, queryset, (TaskStatus.DONE,), _("not done")),
+            self._those_in(request, queryset, "undo", _("not done")),
             undo,
             lambda n: ngettext("%d task undone.", "%d tasks undone.", n) % n,
         )
@@ -387,18 +380,13 @@ class TaskAdmin(admin.ModelAdmin):
     def reassign_tasks(self, request, queryset):
         """First call: a page to choose the user. Second call (``apply``): reassign each task."""
         tasks = list(
-            queryset.filter(status__in=(TaskStatus.NEW, TaskStatus.ASSIGNED)).select_related("process", "owner")
+            queryset.filter(status__in=statuses_for("reassign")).select_related("process", "owner")
         )
         if not tasks:
             self.message_user(request, _("Only new or assigned tasks can be reassigned."), messages.WARNING)
             return None
-        permissions = {task.owner_permission for task in tasks}
-        users = get_user_model()._default_manager.filter(is_active=True)
-        if len(permissions) == 1 and "" not in permissions:
-            users = users_with_permission(permissions.pop(), users)
-        users = users.order_by(get_user_model().USERNAME_FIELD)
         if "apply" in request.POST:
-            form = ReassignForm(request.POST, users=users)
+            form = ReassignForm(request.POST, tasks=tasks)
             if form.is_valid():
                 user = form.cleaned_data["user"]
 
@@ -416,7 +404,7 @@ class TaskAdmin(admin.ModelAdmin):
                 )
                 return None
         else:
-            form = ReassignForm(users=users)
+            form = ReassignForm(tasks=tasks)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Reassign tasks"),

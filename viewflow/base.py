@@ -14,7 +14,7 @@ from django.utils.functional import cached_property
 
 from . import lock
 from .models import Process, Task
-from .permissions import has_perm
+from .policy import FlowPolicy
 
 __all__ = ["Flow", "this", "FlowMeta", "all_flows"]
 
@@ -144,6 +144,8 @@ class Flow:
     process_cls = Process
     task_cls = Task
     lock_impl = lock.select_for_update_lock
+    #: who may see, start, claim, do and manage, and what each user sees (:class:`viewflow.policy.FlowPolicy`)
+    policy_class = FlowPolicy
     do_not_call_in_templates = True  # templates read a flow class; they must not instantiate it
 
     def __init_subclass__(cls, **kwargs):
@@ -184,20 +186,13 @@ class Flow:
 
     @classmethod
     def has_view_permission(cls, user):
-        """May ``user`` see this flow's processes? Its managers and anyone with any permission in it may."""
-        if not user.is_authenticated:
-            return False
-        if user.is_superuser or has_perm(user, "viewflow.view_process") or cls.can_manage(user):
-            return True  # a manager's operations (retry, cancel...) land on the process pages
-        model = cls.process_cls._meta
-        if has_perm(user, f"{model.app_label}.view_{model.model_name}"):
-            return True
-        return any(node.has_any_permission(user) for node in cls._meta.nodes.values())
+        """May ``user`` see this flow's processes? Asks the flow's policy (:meth:`FlowPolicy.can_view`)."""
+        return cls.policy.can_view(user)
 
     @classmethod
     def can_manage(cls, user):
-        """May ``user`` assign, reassign, cancel and retry any task of this flow?"""
-        return user.is_authenticated and (user.is_superuser or has_perm(user, "viewflow.change_task"))
+        """May ``user`` assign, reassign, cancel and retry any task of this flow? Asks the flow's policy."""
+        return cls.policy.can_manage(user)
 
     def __str__(self):
         return self._meta.title
@@ -212,6 +207,20 @@ class _InstanceDescriptor:
 
 Flow.instance = _InstanceDescriptor()
 
+
+class _PolicyDescriptor:
+    """``MyFlow.policy``: the flow's policy, one instance of ``policy_class`` per flow class."""
+
+    def __get__(self, obj, owner):
+        policy = owner.__dict__.get("_policy")
+        if policy is None or type(policy) is not owner.policy_class:
+            policy = owner.policy_class(owner)
+            owner._policy = policy
+        return policy
+
+
+Flow.policy = _PolicyDescriptor()
+
 #: what a Flow subclass reads from itself: a node of the same name would hide it
 _RESERVED_NAMES = frozenset(name for name in dir(Flow) if not name.startswith("__")) | {
     "_meta",
@@ -219,6 +228,7 @@ _RESERVED_NAMES = frozenset(name for name in dir(Flow) if not name.startswith("_
     "process_title",
     "process_description",
     "_singleton",
+    "_policy",
 }
 
 

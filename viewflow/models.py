@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .fields import FlowReferenceField, TaskReferenceField
 from .statements import update_own_row
-from .status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
+from .status import ACTIVE_TASK_STATUSES, RUNNING_PROCESS_STATUSES, ProcessStatus, TaskStatus
 
 __all__ = ["Process", "Task", "ProcessStatus", "TaskStatus"]
 
@@ -63,7 +63,7 @@ class Process(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR)
+        return self.status in RUNNING_PROCESS_STATUSES
 
     def active_tasks(self):
         return self.task_set.filter(status__in=ACTIVE_TASK_STATUSES)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 
 from django.conf import settings
-from django.contrib.auth import load_backend
+from django.contrib.auth import get_user_model, load_backend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db import DEFAULT_DB_ALIAS, router
-from django.db.models import Value
+from django.db.models import Q, Value
 
 from . import statements
 
@@ -21,6 +21,7 @@ __all__ = [
     "load_permissions",
     "task_permissions",
     "users_with_permission",
+    "assignable_users",
 ]
 
 
@@ -145,49 +146,17 @@ def task_permissions(user, task):
     """What ``user`` may do with ``task``: a set of action names used by views and templates.
 
     ``execute`` (open its view), ``assign``, ``unassign``, ``reassign``, ``cancel``,
-    ``retry``, ``undo``, ``detail``.
+    ``retry``, ``undo``, ``detail``. The flow's policy answers
+    (:meth:`viewflow.policy.FlowPolicy.task_actions`).
     """
-    from .status import ACTIVE_TASK_STATUSES, TaskStatus
-
     node = task.flow_task
-    if node is None or task.pk is None or not user.is_authenticated:  # unsaved: a start page's task
+    if node is None:
         return set()
-    flow_class = node.flow_class
-    load_permissions(user)
-    manager = flow_class.can_manage(user)
-    allowed = set()
-    if task.owner_id == user.pk or manager or flow_class.has_view_permission(user):
-        allowed.add("detail")
-    if hasattr(node, "can_execute") and hasattr(node, "view") and node.task_type != "START":
-        if node.can_execute(user, task):
-            allowed.add("execute")
-    if hasattr(node, "can_assign") and hasattr(node, "can_unassign"):  # a queue task (a Start has no queue)
-        if task.status == TaskStatus.NEW and (node.can_assign(user, task) or manager):
-            allowed.add("assign")
-        if node.can_unassign(user, task):
-            allowed.add("unassign")
-        if manager and task.status in (TaskStatus.NEW, TaskStatus.ASSIGNED):
-            allowed.add("reassign")
-    if manager:
-        if task.status in ACTIVE_TASK_STATUSES and node.can_cancel:
-            allowed.add("cancel")
-        if task.status == TaskStatus.ERROR:
-            allowed.add("retry")
-        if task.status == TaskStatus.DONE and node.can_undo and _process_running(task):
-            allowed.add("undo")
-    return allowed
-
-
-def _process_running(task):
-    """False when the task's process, if already loaded, is finished: nothing of it can be undone then."""
-    return not task._meta.get_field("process").is_cached(task) or task.process.is_active
+    return node.flow_class.policy.task_actions(user, task)
 
 
 def users_with_permission(permission, users=None):
     """Active users who hold ``"app.codename"`` directly, through a group, or as superusers."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
     if users is None:
         users = get_user_model()._default_manager.filter(is_active=True)
     app_label, _dot, codename = permission.partition(".")
@@ -196,3 +165,18 @@ def users_with_permission(permission, users=None):
         | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
         | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
     ).distinct()
+
+
+def assignable_users(tasks):
+    """Active users ``tasks`` can be given to, by username: holders of their permission, or anyone.
+
+    When every task asks for the same permission, only its holders (directly,
+    through a group, or as superusers); when they ask for none or for several,
+    every active user.
+    """
+    User = get_user_model()
+    users = User._default_manager.filter(is_active=True)
+    permissions = {task.owner_permission for task in tasks}
+    if len(permissions) == 1 and "" not in permissions:
+        users = users_with_permission(permissions.pop(), users)
+    return users.order_by(User.USERNAME_FIELD)

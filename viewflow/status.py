@@ -3,7 +3,13 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["ProcessStatus", "TaskStatus", "ACTIVE_TASK_STATUSES", "FINISHED_TASK_STATUSES"]
+__all__ = [
+    "ProcessStatus",
+    "TaskStatus",
+    "RUNNING_PROCESS_STATUSES",
+    "ACTIVE_TASK_STATUSES",
+    "FINISHED_TASK_STATUSES",
+]
 
 
 class ProcessStatus(models.TextChoices):
@@ -23,6 +29,9 @@ class TaskStatus(models.TextChoices):
     ERROR = "ERROR", _("Error")
     CANCELED = "CANCELED", _("Canceled")
 
+
+#: A process in one of these runs: its tasks can still move (it is not DONE or CANCELED).
+RUNNING_PROCESS_STATUSES = (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR)
 
 #: A task in one of these still holds its branch open (a Join waits for it).
 ACTIVE_TASK_STATUSES = (

@@ -5,10 +5,12 @@ so a test can assert which nodes ran, and in which order.
 """
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from viewflow import flow
 from viewflow.base import Flow, this
 from viewflow.contrib.dynamic_split import DynamicSplit
+from viewflow.policy import FlowPolicy
 from viewflow.site import viewsite
 from viewflow.views import ProcessView, StartView
 
@@ -526,4 +528,31 @@ class ReplyFlow(Flow):
 
     start = flow.StartFunction(fill_process).Next(this.reply)
     reply = Reply().Next(this.end)
+    end = flow.End()
+
+
+# -- a flow with its own policy -----------------------------------------------------
+
+
+class OwnTextPolicy(FlowPolicy):
+    """Each user sees only the processes whose text is their username; only superusers cancel tasks."""
+
+    def process_filter(self, user):
+        return Q(text=user.get_username())
+
+    def task_filter(self, user):
+        return Q(process__sampleprocess__text=user.get_username())
+
+    def can_cancel(self, user, task):
+        return user.is_superuser
+
+
+class PolicyFlow(Flow):
+    """Reviews that only their named reviewer sees."""
+
+    process_cls = SampleProcess
+    policy_class = OwnTextPolicy
+
+    start = flow.StartFunction(fill_process).Next(this.review)
+    review = flow.View().Permission("testapp.review_sample").Next(this.end)
     end = flow.End()

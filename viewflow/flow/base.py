@@ -45,6 +45,8 @@ from ..activation import (
 from ..base import NodeRef, OwnerOf, resolve
 from ..exceptions import FlowRuntimeError
 from ..permissions import has_perm
+from ..policy import FlowPolicy
+from ..rules import node_allows, state_allows
 from ..status import TaskStatus
 
 __all__ = ["Node", "Event", "Task", "WaitingTask", "Gateway", "Edge", "PermissionMixin"]
@@ -85,6 +87,11 @@ class Node:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"
+
+    @property
+    def policy(self):
+        """The flow's policy (:class:`~viewflow.policy.FlowPolicy`); the default one for a node of no flow yet."""
+        return self.flow_class.policy if self.flow_class is not None else FlowPolicy(None)
 
     # -- declaration ---------------------------------------------------------
 
@@ -366,7 +373,8 @@ class PermissionMixin:
         return owner
 
     def can_assign(self, user, task):
-        return task.status == TaskStatus.NEW and task.owner_id is None and self.has_perm(user, task.process)
+        """May ``user`` claim ``task``? The flow's policy answers (:meth:`FlowPolicy.can_claim`)."""
+        return self.policy.can_claim(user, task)
 
 
 class HumanTask(PermissionMixin, Task):
@@ -405,10 +413,8 @@ class HumanTask(PermissionMixin, Task):
             step.update_task(task, (task.status,), status=TaskStatus.ASSIGNED, owner=owner, started=timezone.now())
 
     def can_execute(self, user, task):
-        return user.is_authenticated and task.owner_id == user.pk and task.status in (
-            TaskStatus.ASSIGNED,
-            TaskStatus.STARTED,
-        )
+        """May ``user`` do ``task`` now (open its form)? The ``complete`` rule and the flow's policy answer."""
+        return state_allows("complete", task) and self.policy.may("complete", user, task)
 
     @property
     def has_queue(self):
@@ -416,13 +422,14 @@ class HumanTask(PermissionMixin, Task):
         return bool(self.owner_permission)
 
     def can_unassign(self, user, task):
-        """Its owner or a manager may put an ASSIGNED task back in the queue, if the node has one.
+        """May ``user`` put ``task`` back in the queue now? The ``unassign`` rule and the flow's policy answer.
 
-        A node with ``.Assign(...)`` and no permission has no queue: nobody could
-        claim the task again, so only a manager's reassign moves it.
+        Its owner or a manager may, if the node has a queue: a node with
+        ``.Assign(...)`` and no permission has none (nobody could claim the
+        task again), so only a manager's reassign moves it.
         """
         return (
-            task.status == TaskStatus.ASSIGNED
-            and self.has_queue
-            and (task.owner_id == user.pk or self.flow_class.can_manage(user))
+            state_allows("unassign", task)
+            and node_allows("unassign", self)
+            and self.policy.may("unassign", user, task)
         )

@@ -60,9 +60,7 @@ class JobActivation(WaitingActivation):
         up, whichever arrives first runs the job; the other finds the task no
         longer SCHEDULED and does nothing.
         """
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
-        allowed = (TaskStatus.ERROR, TaskStatus.SCHEDULED) if scheduled else (TaskStatus.ERROR,)
-        self.require(*allowed, action="retried")
+        self.check("retry", by, statuses=(TaskStatus.ERROR, TaskStatus.SCHEDULED) if scheduled else None)
         self.flow_task.reschedule(self)
 
 

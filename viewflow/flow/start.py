@@ -80,16 +80,17 @@ class Start(ViewMixin, PermissionMixin, BaseStart):
         self._available = rule if rule is not None else (lookup or None)
         return self
 
+    def available_to(self, user):
+        """Does the node's ``.Available(...)`` rule let ``user`` start (True without one)?"""
+        if self._available is None:
+            return True
+        if callable(self._available):
+            return bool(self._available(user))
+        return get_user_model()._default_manager.filter(pk=user.pk, **self._available).exists()
+
     def can_execute(self, user):
-        if not user.is_authenticated:
-            return False
-        if self.owner_permission and not self.has_perm(user):
-            return False
-        if self._available is not None:
-            if callable(self._available):
-                return bool(self._available(user))
-            return get_user_model()._default_manager.filter(pk=user.pk, **self._available).exists()
-        return True
+        """May ``user`` start here? The flow's policy answers (:meth:`FlowPolicy.can_start`)."""
+        return self.policy.can_start(user, self)
 
     def has_any_permission(self, user):
         return self.can_execute(user)

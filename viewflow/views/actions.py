@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
@@ -19,8 +18,10 @@ from django.views.generic import FormView, TemplateView
 
 from ..activation import run_task_step, undo_blocker
 from ..exceptions import FlowRuntimeError
+from ..forms import ReassignForm
 from ..permissions import task_permissions
-from ..status import ACTIVE_TASK_STATUSES, TaskStatus
+from ..rules import state_allows
+from ..status import TaskStatus
 from .mixins import FlowViewMixin
 from .urls import process_url, task_url
 
@@ -47,11 +48,10 @@ class TaskMixin(FlowViewMixin):
     action = "detail"
 
     def get_task(self, process_pk):
-        task = (
-            self.flow_class.task_cls._default_manager.select_related("owner")
-            .filter(pk=self.kwargs["task_pk"], process_id=process_pk, flow_task=self.flow_task)
-            .first()
+        tasks = self.flow_class.task_cls._default_manager.select_related("owner").filter(
+            pk=self.kwargs["task_pk"], process_id=process_pk, flow_task=self.flow_task
         )
+        task = self.flow_class.policy.tasks(self.request.user, tasks).first()
         if task is None:
             raise Http404(_("No such task in this process."))
         return task
@@ -61,11 +61,14 @@ class TaskMixin(FlowViewMixin):
             return self.handle_no_permission()
         locked_task = getattr(self, "locked_task", None)
         if locked_task is not None:  # a POST of an operation: read under the lock (TaskOperationView)
-            if locked_task.flow_task is not self.flow_task:
+            if locked_task.flow_task is not self.flow_task or not self.flow_class.policy.sees_task(
+                request.user, locked_task
+            ):
                 raise Http404(_("No such task in this process."))
             self.task, self.process = locked_task, locked_task.process
         else:
-            process = self.flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
+            processes = self.flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"])
+            process = self.flow_class.policy.processes(request.user, processes).first()
             if process is None:
                 raise Http404(_("No such process."))
             self.task = self.get_task(process.pk)
@@ -78,8 +81,6 @@ class TaskMixin(FlowViewMixin):
             raise PermissionDenied(_("You may not do this with this task."))
         return super().dispatch(request, *args, **kwargs)
 
-    #: task statuses in which the action makes sense at all (None: any)
-    valid_statuses = None
     #: the message when the task's status does not allow the action: a whole sentence, ``%(task)s`` the task
     refused_message = gettext_lazy("%(task)s cannot be done now.")
 
@@ -95,8 +96,11 @@ class TaskMixin(FlowViewMixin):
         return None
 
     def state_allows_action(self):
-        """False when nobody could do the action now: the user gets a message, not a 403."""
-        return self.valid_statuses is None or self.task.status in self.valid_statuses
+        """False when nobody could do the action now (its rule in :data:`viewflow.rules.TASK_RULES`).
+
+        The user gets a message then, not a 403.
+        """
+        return state_allows(self.action, self.task, self.process)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -180,7 +184,6 @@ class TaskOperationView(TaskMixin, FormView):
 
 
 class AssignTaskView(TaskOperationView):
-    valid_statuses = (TaskStatus.NEW,)
     action = "assign"
     title = gettext_lazy("Claim this task")
     success_message = gettext_lazy("%(task)s is assigned to you.")
@@ -207,7 +210,6 @@ class AssignTaskView(TaskOperationView):
 
 
 class UnassignTaskView(TaskOperationView):
-    valid_statuses = (TaskStatus.ASSIGNED,)
     action = "unassign"
     refused_message = gettext_lazy("%(task)s cannot be given back: it is not assigned and waiting to be done.")
     title = gettext_lazy("Give this task back to the queue")
@@ -220,16 +222,7 @@ class UnassignTaskView(TaskOperationView):
         return reverse("viewflow:queue")
 
 
-class ReassignForm(forms.Form):
-    user = forms.ModelChoiceField(queryset=get_user_model()._default_manager.none(), label=gettext_lazy("Assign to"))
-
-    def __init__(self, *args, users=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = users
-
-
 class ReassignTaskView(TaskOperationView):
-    valid_statuses = (TaskStatus.NEW, TaskStatus.ASSIGNED)
     action = "reassign"
     refused_message = gettext_lazy("%(task)s cannot be reassigned: it is neither new nor assigned.")
     title = gettext_lazy("Assign this task to someone")
@@ -237,27 +230,13 @@ class ReassignTaskView(TaskOperationView):
     form_class = ReassignForm
 
     def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        users = get_user_model()._default_manager.filter(is_active=True)
-        permission = getattr(self.flow_task, "owner_permission", "")
-        if permission:
-            app_label, _dot, codename = permission.partition(".")
-            from django.db.models import Q
-
-            users = users.filter(
-                Q(is_superuser=True)
-                | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
-                | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
-            ).distinct()
-        kwargs["users"] = users.order_by(get_user_model().USERNAME_FIELD)
-        return kwargs
+        return {**super().get_form_kwargs(), "tasks": [self.task]}
 
     def perform(self, activation, form):
         activation.reassign(form.cleaned_data["user"], by=self.request.user)
 
 
 class CancelTaskView(TaskOperationView):
-    valid_statuses = ACTIVE_TASK_STATUSES
     action = "cancel"
     refused_message = gettext_lazy("%(task)s cannot be canceled: it is already finished.")
     title = gettext_lazy("Cancel this task")
@@ -268,7 +247,6 @@ class CancelTaskView(TaskOperationView):
 
 
 class RetryTaskView(TaskOperationView):
-    valid_statuses = (TaskStatus.ERROR,)
     action = "retry"
     refused_message = gettext_lazy("%(task)s cannot be retried: it is not in error.")
     title = gettext_lazy("Retry this task")
@@ -279,7 +257,6 @@ class RetryTaskView(TaskOperationView):
 
 
 class UndoTaskView(TaskOperationView):
-    valid_statuses = (TaskStatus.DONE,)
     action = "undo"
     finished_process_message = gettext_lazy("%(task)s cannot be undone: its process is finished.")
 
@@ -289,8 +266,6 @@ class UndoTaskView(TaskOperationView):
             return self.finished_process_message
         return gettext_lazy("%(task)s cannot be undone: it is not done.")
 
-    def state_allows_action(self):
-        return super().state_allows_action() and self.process.is_active
     title = gettext_lazy("Undo this task")
     success_message = gettext_lazy("%(task)s is reopened.")
 

@@ -21,7 +21,8 @@ from django.views.generic import ListView, TemplateView
 
 from ..conf import viewflow_settings
 from ..permissions import all_permissions
-from ..status import ProcessStatus, TaskStatus
+from ..policy import restrict_tasks
+from ..status import RUNNING_PROCESS_STATUSES, TaskStatus
 from .mixins import SiteLoginRequiredMixin
 
 __all__ = [
@@ -65,16 +66,12 @@ class FlowListView(SiteViewMixin, TemplateView):
     template_name = "viewflow/flow_list.html"
 
     def get_context_data(self, **kwargs):
-        from ..models import Process
-
         user = self.request.user
         visible = self.visible_flows()
         querysets = nav_querysets(user)
         for flow_class in visible:
             label = flow_class._meta.flow_label
-            querysets[label, "active"] = Process.objects.filter(
-                flow_class=flow_class, status__in=(ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR)
-            )
+            querysets[label, "active"] = active_processes(flow_class, user)
             querysets[label, "inbox"] = querysets["inbox"].filter(flow_filter(flow_class))
             querysets[label, "queue"] = querysets["queue"].filter(flow_filter(flow_class))
         counts = capped_counts(querysets)
@@ -87,6 +84,20 @@ class FlowListView(SiteViewMixin, TemplateView):
                 item[name], item[f"{name}_more"] = counts[label, name]
             flows.append(item)
         return super().get_context_data(flows=flows, task_counts=nav_of(counts), **kwargs)
+
+
+def active_processes(flow_class, user):
+    """The running processes of ``flow_class`` that ``user`` sees (the flow's policy).
+
+    Counted from the base process table, unless the policy narrows them with
+    conditions on the flow's own process model.
+    """
+    from ..models import Process
+
+    policy = flow_class.policy
+    model = Process if policy.process_filter(user) is None else flow_class.process_cls
+    running = model._default_manager.filter(flow_class=flow_class, status__in=RUNNING_PROCESS_STATUSES)
+    return policy.processes(user, running)
 
 
 def inbox_filter(user):
@@ -250,7 +261,9 @@ class TaskListView(SiteViewMixin, ListView):
         queryset = Task.objects.filter(self.task_filter())
         flow_class = self.current_flow()
         if flow_class is not None:
-            queryset = queryset.filter(flow_filter(flow_class))
+            queryset = flow_class.policy.tasks(self.request.user, queryset.filter(flow_filter(flow_class)))
+        else:
+            queryset = restrict_tasks(self.request.user, queryset, self.site.flows())
         return queryset.select_related("owner").order_by(*self.ordering)
 
     def counts(self):

@@ -257,7 +257,7 @@ class TaskViewMixin(FlowViewMixin):
         if request.method == "POST":
             try:
                 with run_task_step(flow_class, kwargs["process_pk"], kwargs["task_pk"]) as (step, task):
-                    if task.flow_task is not self.flow_task:
+                    if task.flow_task is not self.flow_task or not flow_class.policy.sees_task(request.user, task):
                         raise Http404(_("No such task in this process."))
                     refusal = self._refuse(task)
                     if refusal is not None:
@@ -268,7 +268,8 @@ class TaskViewMixin(FlowViewMixin):
                 if getattr(self, "activation", None) is not None:
                     raise  # raised by the view's own code, not by the lock
                 raise Http404(_("No such task in this process.")) from None
-        process = flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"]).first()
+        processes = flow_class.process_cls._default_manager.filter(pk=kwargs["process_pk"])
+        process = flow_class.policy.processes(request.user, processes).first()
         if process is None:
             raise Http404(_("No such process."))
         task = self._load_task(process)
@@ -279,11 +280,10 @@ class TaskViewMixin(FlowViewMixin):
         return super().dispatch(request, *args, **kwargs)
 
     def _load_task(self, process):
-        task = (
-            self.flow_class.task_cls._default_manager.filter(
-                pk=self.kwargs["task_pk"], process_id=process.pk, flow_task=self.flow_task
-            ).first()
+        tasks = self.flow_class.task_cls._default_manager.filter(
+            pk=self.kwargs["task_pk"], process_id=process.pk, flow_task=self.flow_task
         )
+        task = self.flow_class.policy.tasks(self.request.user, tasks).first()
         if task is None:
             raise Http404(_("No such task in this process."))
         task.process = process

@@ -36,9 +36,10 @@ class FlowPermissionMixin(FlowViewMixin):
         return super().dispatch(request, *args, **kwargs)
 
     def get_process(self):
-        process = self.flow_class.process_cls._default_manager.filter(
+        processes = self.flow_class.process_cls._default_manager.filter(
             pk=self.kwargs["process_pk"], flow_class=self.flow_class
-        ).first()
+        )
+        process = self.flow_class.policy.processes(self.request.user, processes).first()
         if process is None:
             raise Http404(_("No such process in this flow."))
         return process
@@ -60,7 +61,9 @@ class ProcessListView(FlowPermissionMixin, ListView):
         return viewflow_settings.PAGE_SIZE
 
     def base_queryset(self):
-        return self.flow_class.process_cls._default_manager.filter(flow_class=self.flow_class)
+        """The flow's processes this user sees (the flow's policy: :meth:`FlowPolicy.processes`)."""
+        processes = self.flow_class.process_cls._default_manager.filter(flow_class=self.flow_class)
+        return self.flow_class.policy.processes(self.request.user, processes)
 
     def search_fields(self):
         """The process's own text fields, searched with ``icontains``."""
@@ -224,6 +227,8 @@ class CancelProcessView(FlowPermissionMixin, FormView):
             raise PermissionDenied(_("You may not cancel processes."))
         if request.user.is_authenticated:
             process = self.get_process()
+            if not self.flow_class.policy.can_cancel_process(request.user, process):
+                raise PermissionDenied(_("You may not cancel processes."))
             if not process.is_active:  # no confirmation page for what cannot be done
                 messages.warning(
                     request, _("%(process)s is finished: there is nothing to cancel.") % {"process": process}

@@ -6,7 +6,7 @@ import re
 
 from django.urls import register_converter, reverse
 
-from ..status import ProcessStatus, TaskStatus
+from ..status import RUNNING_PROCESS_STATUSES, TaskStatus
 
 __all__ = [
     "flow_url",
@@ -91,7 +91,7 @@ def next_task_url(user, process, tasks=None):
     that created the process does), so they need not be read again. A finished
     process has no next task: nothing is read.
     """
-    if process.status not in (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR):
+    if process.status not in RUNNING_PROCESS_STATUSES:
         return None
     waiting = (TaskStatus.NEW, TaskStatus.ASSIGNED)
     if tasks is None:
