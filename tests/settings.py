@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "leave",
     "tests.testapp",
     "tests.docsapp",
+    "tests.shipment",
 ]
 
 MIDDLEWARE = [

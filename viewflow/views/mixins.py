@@ -3,21 +3,23 @@
 ``StartViewMixin`` / ``TaskViewMixin`` give the view ``self.activation``
 (``.process``, ``.task``). A GET takes no lock and writes nothing; a POST runs
 inside the flow's lock, with the task re-read after the lock is taken. On a
-valid submission the view calls :meth:`activation_done`, which saves the form
-(and any formsets) and completes the task.
+valid submission the view calls :meth:`activation_done`, which saves what the
+form edits (any model) and its formsets, and completes the task; see
+:class:`FlowFormMixin`.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.messages import get_messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.forms import BaseModelForm, modelform_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
@@ -27,13 +29,16 @@ from django.utils.functional import LazyObject, cached_property, empty
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.generic.detail import SingleObjectMixin
+from django.views.generic.edit import BaseCreateView
 
 from ..activation import Step, run_task_step
 from ..flow.end import runs_one_branch
 from ..status import TaskStatus
+from .forms import save_forms, storable
 from .urls import next_task_url, process_url, task_url
 
-__all__ = ["FlowViewMixin", "StartViewMixin", "TaskViewMixin", "SiteLoginRequiredMixin"]
+__all__ = ["FlowViewMixin", "FlowFormMixin", "StartViewMixin", "TaskViewMixin", "SiteLoginRequiredMixin", "call_with_formsets"]
 
 
 @functools.cache
@@ -187,8 +192,202 @@ def _model_form(model, fields):
     return modelform_factory(model, fields=fields)
 
 
-class StartViewMixin(FlowViewMixin):
-    """Start a process: the form edits ``self.activation.process`` (unsaved until done)."""
+def _creates(view):
+    """Does ``view`` create its object, as a ``CreateView`` (or extra-views' ``CreateWithInlinesView``) does?"""
+    if isinstance(view, BaseCreateView):
+        return True
+    try:
+        from extra_views.advanced import BaseCreateWithInlinesView
+    except ImportError:  # django-extra-views is optional
+        return False
+    return isinstance(view, BaseCreateWithInlinesView)
+
+
+@functools.lru_cache(maxsize=None)
+def _formset_arguments(function):
+    """How ``function(self, form, ...)`` takes formsets: ``"star"`` (``*formsets``), ``"list"`` (0.6's ``inlines``) or ``"none"``."""
+    parameters = list(inspect.signature(function).parameters.values())[1:]  # after self
+    if any(parameter.kind is parameter.VAR_POSITIONAL for parameter in parameters):
+        return "star"
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return "list" if len(positional) >= 2 else "none"
+
+
+def call_with_formsets(method, form, formsets):
+    """Call ``method(form, ...)`` the way it is declared: ``(form, *formsets)``, ``(form, inlines)`` or ``(form)``.
+
+    Views written for viewflow 0.6 and django-extra-views declare
+    ``activation_done(self, form, inlines)``; viewflow's own hooks take
+    ``(form, *formsets)``; Django's ``form_valid`` takes ``(form)``.
+    """
+    kind = _formset_arguments(getattr(method, "__func__", method))
+    if kind == "star":
+        return method(form, *formsets)
+    if kind == "list":
+        return method(form, list(formsets))
+    return method(form)
+
+
+def _flat(formsets):
+    """``(fs1, fs2)`` or ``([fs1, fs2],)`` (0.6's ``inlines`` list) as one list of formsets."""
+    flat = []
+    for formset in formsets:
+        if isinstance(formset, (list, tuple)):
+            flat.extend(formset)
+        else:
+            flat.append(formset)
+    return flat
+
+
+class FlowFormMixin(FlowViewMixin):
+    """What a start view and a task view share: the form, its formsets, and how a valid submission is stored.
+
+    The view edits whatever object its Django parent edits: a ``CreateView``
+    creates a new object of its ``model``, an ``UpdateView`` updates what its
+    ``get_object()`` returns (by default the process, when the view's model is
+    the process model), a ``FormView`` has no object. A ModelForm of the process
+    model is given the activation's process. A POST validates the form and every
+    formset together; when all are valid the view's ``form_valid`` (or
+    extra-views' ``forms_valid``) calls :meth:`forms_done`, which calls
+    :meth:`activation_done` as the view declares it and then makes sure nothing
+    the form carried is left unsaved. :func:`viewflow.views.forms.node_form`
+    drives the same methods for code that is not a web page.
+    """
+
+    def get_object(self, queryset=None):
+        """The process, when the view's model is the process model; a view of another model says which object."""
+        process = self.activation.process
+        model = getattr(self, "model", None)
+        if model is None and getattr(self, "queryset", None) is not None:
+            model = self.queryset.model
+        if model is None or isinstance(process, model):
+            return process
+        raise ImproperlyConfigured(
+            f"{type(self).__name__} edits {model.__name__}, not the process: define get_object() to return the "
+            f"{model.__name__} it edits (e.g. self.activation.process.{model._meta.model_name}), or make it a CreateView."
+        )
+
+    def get_edited_object(self):
+        """What Django's generic view sets ``self.object`` to before it validates a POST."""
+        if _creates(self):
+            return None
+        if isinstance(self, SingleObjectMixin):
+            return self.get_object()
+        return None
+
+    def get_form(self, form_class=None):
+        if form_class is None:
+            form_class = self.get_form_class()
+        self._form_class = form_class
+        return super().get_form(form_class)
+
+    def get_form_kwargs(self):
+        """Django's form kwargs; a ModelForm of the process model with no object of its own gets the process."""
+        kwargs = super().get_form_kwargs()
+        form_class = getattr(self, "_form_class", None)
+        if form_class is not None and issubclass(form_class, BaseModelForm) and kwargs.get("instance") is None:
+            if isinstance(self.activation.process, form_class._meta.model):
+                kwargs["instance"] = self.activation.process
+        return kwargs
+
+    def get_formsets(self):
+        """The formsets submitted with the form: django-extra-views' inlines, if the view has them."""
+        if getattr(self, "_formsets", None) is None:
+            construct = getattr(self, "construct_inlines", None)
+            self._formsets = list(construct()) if construct is not None else []
+        return self._formsets
+
+    def bind_forms(self):
+        """The form and formsets of this request, bound to what they edit.
+
+        ``self.object`` is set as Django's generic view sets it; the formsets
+        are built around the object the form edits (a new one not saved yet).
+        """
+        self.object = self.get_edited_object()
+        form = self.get_form()
+        edited = self.object
+        if isinstance(form, BaseModelForm):
+            self.object = form.instance
+        try:
+            formsets = self.get_formsets()
+        finally:
+            self.object = edited
+        return form, formsets
+
+    def post(self, request, *args, **kwargs):
+        form, formsets = self.bind_forms()
+        if all([form.is_valid()] + [formset.is_valid() for formset in formsets]):
+            if hasattr(self, "construct_inlines"):
+                return self.forms_valid(form, formsets)  # django-extra-views' hook, which views may override
+            return call_with_formsets(self.form_valid, form, formsets)
+        if hasattr(self, "construct_inlines"):
+            return self.forms_invalid(form, formsets)
+        return self.form_invalid(form)
+
+    def forms_valid(self, form, inlines):
+        """django-extra-views' hook for a valid form with inline formsets."""
+        return call_with_formsets(self.form_valid, form, inlines)
+
+    def form_valid(self, form, *formsets):
+        """Store the submission and complete the task (:meth:`forms_done`), then redirect."""
+        formsets = _flat(formsets) if formsets else list(getattr(self, "_formsets", None) or ())
+        self.forms_done(form, formsets)
+        url = self.get_success_url()
+        messages.success(self.request, self.done_message(url))
+        return HttpResponseRedirect(url)
+
+    def forms_done(self, form, formsets):
+        """Call :meth:`activation_done` as the view declares it; then make sure nothing was lost.
+
+        The default ``activation_done`` stores everything. One written for 0.6
+        that only calls ``self.activation.done()`` (0.6 saved the form before)
+        gets its ModelForm and formsets saved here, in the same transaction. It
+        is an error to return without completing the task.
+        """
+        self._forms_saved = False
+        call_with_formsets(self.activation_done, form, formsets)
+        if self.activation.task.status != TaskStatus.DONE:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.activation_done() returned without completing the task: call "
+                "super().activation_done(form, *formsets) or self.activation.done()."
+            )
+        if not self._forms_saved and storable(form, formsets):
+            self.save_forms(form, *formsets)
+
+    def save_forms(self, form, *formsets):
+        """Store the form's object, the process if the form edited it, and the formsets; return the object.
+
+        See :func:`viewflow.views.forms.save_forms` (a plain ``Form`` is
+        refused there: nothing could store it). Sets ``self.object`` as
+        Django's ``form_valid`` does.
+        """
+        obj = save_forms(self.activation, form, _flat(formsets))
+        if obj is not None:
+            self.object = obj
+        self._forms_saved = True
+        return obj
+
+    def activation_done(self, form, *formsets):
+        """Store the form (its own object, whatever model), the process if the form edited it, the formsets; then complete the task.
+
+        Override it to store your own objects first, then call
+        ``super().activation_done(form, *formsets)``; or call
+        :meth:`save_forms` and ``self.activation.done()`` yourself.
+        """
+        self.save_forms(form, *formsets)
+        self.activation.done()
+
+    def done_message(self, url):
+        raise NotImplementedError
+
+
+class StartViewMixin(FlowFormMixin):
+    """Start a process: ``self.activation.process`` is created when the form is valid.
+
+    The view's form edits what its Django parent edits: the process for a
+    view of the process model (``StartView``), a new object of another model
+    for a ``CreateView`` of it; see :class:`FlowFormMixin`.
+    """
 
     template_suffix = "start"
 
@@ -205,39 +404,15 @@ class StartViewMixin(FlowViewMixin):
         self.activation = self.flow_task.new_activation()
         return super().dispatch(request, *args, **kwargs)
 
-    def get_object(self, queryset=None):
-        return self.activation.process
-
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
-        if "instance" in kwargs or hasattr(self, "model"):
-            kwargs["instance"] = self.activation.process
+        if kwargs.get("instance") is self.activation.process:
+            # code of the view may save the form itself (as 0.6 views did): the row needs its flow
+            self.activation.process.flow_class = self.flow_class
         return kwargs
 
-    def activation_done(self, form, *formsets):
-        """Create the process from the valid form (and formsets), then run the flow on."""
-        activation = self.activation
-        is_model_form = isinstance(form, BaseModelForm)
-        if is_model_form:
-            form.save(commit=False)
-        activation.save_process()
-        if is_model_form:
-            form.save_m2m()
-        for formset in formsets:
-            formset.instance = activation.process
-            formset.save()
-        activation.done()
-        activation.step.flush()  # the next page looks for the tasks just created
-
-    def form_valid(self, form, *formsets):
-        self.activation_done(form, *formsets)
-        self.object = self.activation.process
-        messages.success(self.request, _("%(process)s started.") % {"process": self.activation.process})
-        return HttpResponseRedirect(self.get_success_url())
-
-    def forms_valid(self, form, inlines):
-        """django-extra-views' hook for a valid form with inline formsets."""
-        return self.form_valid(form, *inlines)
+    def done_message(self, url):
+        return _("%(process)s started.") % {"process": self.activation.process}
 
     def get_success_url(self):
         # the step that created the process holds all of its tasks
@@ -245,8 +420,11 @@ class StartViewMixin(FlowViewMixin):
         return next_task_url(self.request.user, process, tasks=self.activation.step.tasks) or process_url(process)
 
 
-class TaskViewMixin(FlowViewMixin):
-    """Do a task: only its owner may; a POST re-reads the task under the flow's lock."""
+class TaskViewMixin(FlowFormMixin):
+    """Do a task: only its owner may; a POST re-reads the task under the flow's lock.
+
+    The view's form edits what its Django parent edits (see :class:`FlowFormMixin`).
+    """
 
     template_suffix = "task"
 
@@ -308,9 +486,6 @@ class TaskViewMixin(FlowViewMixin):
         """May the user see the process page a finished task sends them to? (Else: a 403 here.)"""
         return self.flow_class.has_view_permission(self.request.user)
 
-    def get_object(self, queryset=None):
-        return self.activation.process
-
     def get_form_kwargs(self):
         if self.request.method == "POST":
             # validating a model form writes what was typed into the process, valid or not
@@ -324,25 +499,7 @@ class TaskViewMixin(FlowViewMixin):
             context["process"] = stored
         return context
 
-    def activation_done(self, form, *formsets):
-        """Save the form's fields of the process (and formsets), then complete the task."""
-        process = self.activation.process
-        if isinstance(form, BaseModelForm) and form.instance is process:
-            form.save(commit=False)
-            changed = [f.name for f in process._meta.concrete_fields if f.name in form.fields]
-            if changed:
-                process.save(update_fields=changed)
-            form.save_m2m()
-        for formset in formsets:
-            formset.instance = process
-            formset.save()
-        self.activation.done()
-        self.activation.step.flush()  # the next page looks for the tasks just created
-
-    def form_valid(self, form, *formsets):
-        self.activation_done(form, *formsets)
-        self.object = self.activation.process
-        url = self.get_success_url()
+    def done_message(self, url):
         process = self.activation.process
         done = {"task": self.activation.task.flow_task.task_title, "process": process}
         if url == self.inbox_url:
@@ -351,15 +508,8 @@ class TaskViewMixin(FlowViewMixin):
                 "task": conditional_escape(done["task"]),
                 "process": format_html('<a href="{}" class="alert-link">{}</a>', process_url(process), process),
             }
-            message = mark_safe(_("%(task)s is done. Nothing more for you in %(process)s: here is your inbox.") % done)
-        else:
-            message = _("%(task)s is done. Here is your next task in %(process)s.") % done
-        messages.success(self.request, message)
-        return HttpResponseRedirect(url)
-
-    def forms_valid(self, form, inlines):
-        """django-extra-views' hook for a valid form with inline formsets."""
-        return self.form_valid(form, *inlines)
+            return mark_safe(_("%(task)s is done. Nothing more for you in %(process)s: here is your inbox.") % done)
+        return _("%(task)s is done. Here is your next task in %(process)s.") % done
 
     def get_success_url(self):
         # with one branch at a time, every task still waiting was made by this step
