@@ -62,14 +62,18 @@ def test_formset_rows_in_a_json_body(user_factory):
     with InlineStartFlow.start.start() as activation:
         body = {"text": "order", "lines": [{"name": "nut", "quantity": 2}, {"name": "bolt", "quantity": 5}]}
         process = node_form(InlineStartFlow.start, activation, body, user=user).complete()
-    assert sorted(SampleProcess.objects.get(pk=process.pk).lines.values_list("name", "quantity")) == [("bolt", 5), ("nut", 2)]
+    lines = SampleProcess.objects.get(pk=process.pk).lines.values_list("name", "quantity")
+    assert sorted(lines) == [("bolt", 5), ("nut", 2)]
 
 
 def test_a_view_of_another_model_with_its_inlines(user_factory):
     user = user_factory("api")
     flow_class = flow_for("create_inlines", "fields", "activation_done")
     with flow_class.start.start() as activation:
-        body = {"carrier": "DHL", "address": "Main St", "weight": 4, "fragile": True, "items": [{"name": "box", "quantity": 3}]}
+        body = {
+            "carrier": "DHL", "address": "Main St", "weight": 4, "fragile": True,
+            "items": [{"name": "box", "quantity": 3}],
+        }
         submission = node_form(flow_class.start, activation, body, user=user)
         assert submission.is_valid(), submission.errors
         shipment = submission.complete()

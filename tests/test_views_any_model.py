@@ -15,8 +15,8 @@ from django.views.generic import CreateView, FormView, UpdateView
 
 from tests.shipment.combinations import COMBINATIONS, flow_for
 from tests.shipment.models import Audit, Shipment, ShipmentItem, ShipmentProcess
-from tests.shipment.walk import counts, serving, start_url, stored_lines, stored_object, submission, task_url
 from tests.shipment.views import LabelForm
+from tests.shipment.walk import counts, serving, start_url, stored_lines, stored_object, submission, task_url
 from viewflow import flow
 from viewflow.base import Flow, this
 from viewflow.models import Task

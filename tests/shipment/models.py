@@ -24,6 +24,9 @@ class ShipmentItem(models.Model):
     name = models.CharField(max_length=50)
     quantity = models.PositiveIntegerField(default=1)
 
+    def __str__(self):
+        return self.name
+
 
 class ShipmentProcess(Process):
     """The process: it points at its shipment."""
@@ -40,8 +43,14 @@ class ProcessNote(models.Model):
     text = models.CharField(max_length=100)
     quantity = models.PositiveIntegerField(default=1)
 
+    def __str__(self):
+        return self.text
+
 
 class Audit(models.Model):
     """A row a view's own code writes beside the form (its ``activation_done`` or ``form_valid``)."""
 
     text = models.CharField(max_length=150)
+
+    def __str__(self):
+        return self.text

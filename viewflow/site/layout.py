@@ -38,8 +38,8 @@ from __future__ import annotations
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.utils.html import format_html
-from django.utils.text import capfirst
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 
 __all__ = [
     "LayoutMixin",

@@ -72,7 +72,7 @@ def save_forms(activation, form, formsets=()):
         obj = form.instance
         if obj is process:
             form.save(commit=False)
-            _save_process(activation, [name for name in form.fields])
+            _save_process(activation, list(form.fields))
             form.save_m2m()
         else:
             form.save()
@@ -198,12 +198,12 @@ def node_form(flow_task, activation, data=None, files=None, *, user=None):
     if view_class is None or not (hasattr(view_class, "bind_forms") and hasattr(view_class, "get_form")):
         raise FormUnavailable(
             _("%(node)s is done through its own view %(view)s, which has no form to fill outside its page.")
-            % {"node": _node_label(flow_task), "view": getattr(view_class or view_callable, "__name__", view_callable)}
+            % {"node": _node_label(flow_task), "view": getattr(view_class or view_callable, "__name__", "?")}
         )
     request = HttpRequest()
     request.method = "POST" if data is not None else "GET"
     request.POST = submission_data(data) if data is not None else QueryDict()
-    request.FILES = MultiValueDict({name: file if isinstance(file, list) else [file] for name, file in (files or {}).items()})
+    request.FILES = MultiValueDict({name: _values(file) for name, file in (files or {}).items()})
     request.user = user if user is not None else AnonymousUser()
     view = view_class(**view_callable.view_initkwargs)
     kwargs = dict(flow_task.url_kwargs())
@@ -211,7 +211,8 @@ def node_form(flow_task, activation, data=None, files=None, *, user=None):
         kwargs.update(process_pk=activation.process.pk, task_pk=activation.task.pk)
     view.setup(request, **kwargs)
     view.activation = activation
-    if flow_task.task_type == "START" and user is not None and activation.task.owner_id is None and user.is_authenticated:
+    starting = flow_task.task_type == "START"
+    if starting and user is not None and user.is_authenticated and activation.task.owner_id is None:
         activation.task.owner = user  # who started it, as the start view records it
     try:
         form, formsets = view.bind_forms()
@@ -219,7 +220,8 @@ def node_form(flow_task, activation, data=None, files=None, *, user=None):
         raise
     except Exception as exc:
         raise FormUnavailable(
-            _("The form of %(node)s cannot be built outside its page: %(error)s") % {"node": _node_label(flow_task), "error": exc}
+            _("The form of %(node)s cannot be built outside its page: %(error)s")
+            % {"node": _node_label(flow_task), "error": exc}
         ) from exc
     return NodeForm(view, form, formsets)
 

@@ -38,7 +38,14 @@ from ..status import TaskStatus
 from .forms import save_forms, storable
 from .urls import next_task_url, process_url, task_url
 
-__all__ = ["FlowViewMixin", "FlowFormMixin", "StartViewMixin", "TaskViewMixin", "SiteLoginRequiredMixin", "call_with_formsets"]
+__all__ = [
+    "FlowViewMixin",
+    "FlowFormMixin",
+    "StartViewMixin",
+    "TaskViewMixin",
+    "SiteLoginRequiredMixin",
+    "call_with_formsets",
+]
 
 
 @functools.cache
@@ -203,9 +210,12 @@ def _creates(view):
     return isinstance(view, BaseCreateWithInlinesView)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _formset_arguments(function):
-    """How ``function(self, form, ...)`` takes formsets: ``"star"`` (``*formsets``), ``"list"`` (0.6's ``inlines``) or ``"none"``."""
+    """How ``function(self, form, ...)`` takes formsets.
+
+    ``"star"`` (``*formsets``), ``"list"`` (0.6's ``inlines``) or ``"none"``.
+    """
     parameters = list(inspect.signature(function).parameters.values())[1:]  # after self
     if any(parameter.kind is parameter.VAR_POSITIONAL for parameter in parameters):
         return "star"
@@ -263,8 +273,9 @@ class FlowFormMixin(FlowViewMixin):
         if model is None or isinstance(process, model):
             return process
         raise ImproperlyConfigured(
-            f"{type(self).__name__} edits {model.__name__}, not the process: define get_object() to return the "
-            f"{model.__name__} it edits (e.g. self.activation.process.{model._meta.model_name}), or make it a CreateView."
+            f"{type(self).__name__} edits {model.__name__}, not the process: define get_object() to return "
+            f"the {model.__name__} it edits (e.g. self.activation.process.{model._meta.model_name}), "
+            "or make it a CreateView."
         )
 
     def get_edited_object(self):
@@ -368,7 +379,7 @@ class FlowFormMixin(FlowViewMixin):
         return obj
 
     def activation_done(self, form, *formsets):
-        """Store the form (its own object, whatever model), the process if the form edited it, the formsets; then complete the task.
+        """Store the form's object (any model), the process if the form edited it, the formsets; complete the task.
 
         Override it to store your own objects first, then call
         ``super().activation_done(form, *formsets)``; or call
