@@ -1,4 +1,7 @@
-"""Split and Join: tokens, conditional, nested and dynamic splits, joins that fire exactly once."""
+"""Split and Join: tokens, conditional, nested and dynamic splits, joins that fire exactly once.
+
+The paths are asserted with viewflow.testing (a split's branches as one group).
+"""
 
 import pytest
 
@@ -20,6 +23,7 @@ from viewflow.base import Flow, this
 from viewflow.exceptions import FlowRuntimeError
 from viewflow.models import Task
 from viewflow.status import ProcessStatus, TaskStatus
+from viewflow.testing import FlowTester
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +34,9 @@ def worker(user_factory):
 
 
 def test_conditional_split_starts_only_branches_whose_condition_holds():
-    process = fresh(SplitFlow.start.run(text="a"))
-    assert process.status == ProcessStatus.DONE
+    run = FlowTester(SplitFlow).run("start", text="a")
+    run.assert_status(ProcessStatus.DONE).assert_path("start", "split", {"a", "c"}, "join", "after", "end")
+    process = run.process
     assert sorted(process.items[:2]) == ["a", "c"] and process.items[2:] == ["after"]
     assert statuses(process, SplitFlow.b) == []  # never started, so the Join did not wait for it
     assert statuses(process, SplitFlow.join) == [TaskStatus.DONE]
@@ -50,7 +55,9 @@ def test_split_with_every_branch_joins_once_and_links_all_arrivals():
 
 
 def test_nested_splits_join_inner_then_outer(worker):
-    process = fresh(NestedSplitFlow.start.run())
+    run = FlowTester(NestedSplitFlow).run("start")
+    run.assert_path("start", "outer", [("x",), ("inner", {"y", "z"}, "inner_join", "after_inner")], "outer_join")
+    process = run.process
     # the inner split ran to its join at once; the outer join waits for the person's branch x
     assert sorted(process.items) == ["after_inner", "y", "z"]
     assert statuses(process, NestedSplitFlow.inner_join) == [TaskStatus.DONE]
@@ -66,12 +73,17 @@ def test_nested_splits_join_inner_then_outer(worker):
     inner = task_of(process, NestedSplitFlow.inner_join)
     outer = task_of(process, NestedSplitFlow.outer_join)
     assert inner.token.startswith(outer.token + ".")  # the inner group lives inside an outer branch
+    run.assert_path(
+        "start", "outer", [("x",), ("inner", {"y", "z"}, "inner_join", "after_inner")], "outer_join", "after", "end"
+    )
 
 
 @pytest.mark.parametrize("items", [[], ["one"], ["a", "b", "c", "d", "e"]])
 def test_dynamic_split_starts_one_branch_per_item(items):
-    process = fresh(DynamicSplitFlow.start.run(items=items))
-    assert process.status == ProcessStatus.DONE
+    run = FlowTester(DynamicSplitFlow).run("start", items=items)
+    # one branch per item, the same node each: a list counts them (a set would not)
+    run.assert_status("DONE").assert_path("start", "split", [("each",)] * len(items), "join", "after", "end")
+    process = run.process
     branch_tasks = Task.objects.filter(process_id=process.pk, flow_task=DynamicSplitFlow.each)
     assert sorted(t.data["item"] for t in branch_tasks) == sorted(items)
     # process.items is both the source and where each branch records its item
@@ -108,9 +120,11 @@ def test_join_waits_for_branches_done_in_later_steps(worker):
 
 
 def test_join_any_continues_on_first_arrival_and_cancels_the_rest(worker):
-    process = FirstWinsFlow.start.run()
-    do_task(task_of(process, FirstWinsFlow.second), worker)
-    process = fresh(process)
+    run = FlowTester(FirstWinsFlow).run("start")
+    with run.committed():
+        do_task(run.task("second"), worker)
+    run.assert_path("start", "split", {"first", "second"}, "join", "after", "wait")  # first: there, canceled
+    process = run.process
     assert statuses(process, FirstWinsFlow.first) == [TaskStatus.CANCELED]
     assert statuses(process, FirstWinsFlow.join) == [TaskStatus.DONE]
     assert process.items == ["after"]

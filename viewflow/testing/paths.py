@@ -67,12 +67,14 @@ def normalise_path(path):
 
     In a path (and in a branch), whatever is not a name is a branch group: a
     list, tuple or set of branches. A branch is a tuple or list of names (and
-    groups), or one name alone. Node objects stand for their names.
+    groups), or one name alone; an empty group (a split that started no
+    branch) is left out. Node objects stand for their names.
     """
     normal = []
     for element in path:
         if isinstance(element, (list, tuple, set, frozenset)):
-            normal.append(sorted((_branch(branch) for branch in element), key=repr))
+            if element:  # a split that started no branch leaves no group
+                normal.append(sorted((_branch(branch) for branch in element), key=repr))
         else:
             normal.append(_name(element))
     return normal
