@@ -276,3 +276,64 @@ class ZeroSixFlowTest(TestCase):
                 flow_test.Task(HelloWorldFlow.start).Assert(lambda p: p.text == "Ho")
             with self.assertRaisesMessage(AssertionError, "no active task of send"):
                 flow_test.Task(HelloWorldFlow.send).Execute()
+
+
+def test_browser_data_sends_what_a_browser_sends_and_types_python_values(db, django_user_model):
+    """Each widget as a browser fills it: what the page shows, unticked boxes left out, typed values written."""
+    from types import SimpleNamespace
+
+    from django import forms
+
+    from viewflow.testing.forms import browser_data, form_errors
+
+    bob = django_user_model.objects.create_user("bob")
+
+    class Sample(forms.Form):
+        name = forms.CharField(initial="Ann")
+        agree = forms.BooleanField(initial=True, required=False)
+        maybe = forms.NullBooleanField(initial=None, required=False)
+        day = forms.DateField(initial=datetime.date(2026, 7, 1))
+        when = forms.SplitDateTimeField(required=False)
+        colours = forms.MultipleChoiceField(choices=[("r", "red"), ("g", "green")], initial=["g"])
+        owner = forms.ModelChoiceField(queryset=django_user_model.objects.all(), required=False)
+        locked = forms.CharField(initial="x", disabled=True)
+
+    Lines = forms.formset_factory(forms.Form, extra=2)  # noqa: N806
+    page = SimpleNamespace(context=[{"form": Sample(), "formset": Lines(prefix="lines")}])
+    shown = browser_data(page, {})
+    assert shown == {
+        "name": "Ann",
+        "agree": "on",
+        "maybe": "unknown",
+        "day": "2026-07-01",
+        "when_0": "",
+        "when_1": "",
+        "colours": ["g"],
+        "owner": "",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+    }
+    typed = browser_data(
+        page,
+        {
+            "agree": False,
+            "maybe": True,
+            "day": datetime.date(2027, 1, 2),
+            "when": datetime.datetime(2027, 1, 2, 9, 30),
+            "colours": ["r", "g"],
+            "owner": bob,
+            "extra": 5,
+        },
+    )
+    assert "agree" not in typed and typed["maybe"] == "true" and typed["day"] == "2027-01-02"
+    assert (typed["when_0"], typed["when_1"]) == ("2027-01-02", "09:30:00")
+    assert typed["colours"] == ["r", "g"] and typed["owner"] == str(bob.pk) and typed["extra"] == "5"
+    bound = Sample(typed)
+    assert bound.is_valid(), bound.errors
+    assert bound.cleaned_data["owner"] == bob and bound.cleaned_data["when"] == datetime.datetime(
+        2027, 1, 2, 9, 30, tzinfo=datetime.UTC
+    )
+    sent_back = SimpleNamespace(context=[{"form": Sample({"day": "soon", "colours": ["g"]})}])
+    assert form_errors(sent_back) == {"name": ["This field is required."], "day": ["Enter a valid date."]}

@@ -85,9 +85,7 @@ def widget_data(widget, html_name, value):
     if getattr(widget, "allow_multiple_selected", False):
         values = value if isinstance(value, (list, tuple, set)) else ([] if value in (None, "") else [value])
         return {html_name: [as_post_value(item) for item in values]}
-    if value is None:
-        return {html_name: ""}
-    formatted = widget.format_value(value)
+    formatted = widget.format_value(value)  # None too: a NullBooleanSelect shows "unknown"
     if isinstance(formatted, (list, tuple)):
         formatted = formatted[0] if formatted else ""
     return {html_name: "" if formatted is None else str(formatted)}
