@@ -101,9 +101,11 @@ def test_jobs_can_wait_until_the_test_runs_them(flow_tester, starter, approver):
     assert run.run_jobs() == 0
 
 
-def test_a_failing_job_is_in_error_and_runs_again_after_a_retry(flow_tester, tmp_path):
+def test_a_failing_job_is_in_error_and_runs_again_after_a_retry(flow_tester, tmp_path, starter):
     (tmp_path / "broken").touch()
     flow = flow_tester(FileJobFlow)
+    with pytest.raises(FlowTestError, match="FileJobFlow has no start view: start it with run"):
+        flow.start(starter)
     run = flow.run("start", tmp_path)
     assert run.task("work").status == TaskStatus.ERROR and "the job is broken" in run.task("work").error
     run.assert_status("ERROR")

@@ -130,8 +130,10 @@ class FlowTester:
                 raise FlowTestError(f"{node.name} is not started through a view: call run({node.name!r}, ...).")
             return node
         starts = [node for node in self.flow_class._meta.start_nodes if isinstance(node, Start)]
-        if len(starts) != 1:
-            names = ", ".join(node.name for node in starts) or "none"
+        if not starts:
+            raise FlowTestError(f"{self.flow_class.__name__} has no start view: start it with run(start node, ...).")
+        if len(starts) > 1:
+            names = ", ".join(node.name for node in starts)
             raise FlowTestError(f"{self.flow_class.__name__} has several start views ({names}): say which with node=.")
         return starts[0]
 
