@@ -37,6 +37,10 @@ def test_nodes_reached_and_edges_taken_are_recorded_while_installed(flow_user):
         "    nodes never reached: send",
         "    edges never taken: check_approve -> send (true), send -> end",
     ]
+    assert report.lines(verbose=True)[1:3] == [
+        "    nodes reached: start, approve, check_approve, end",
+        "    edges taken: start -> approve, approve -> check_approve, check_approve -> end (false)",
+    ]
     svg = report.svg()
     assert '<g class="vf-node vf-task missed" data-node="send">' in svg
     assert '<g class="vf-node vf-task covered" data-node="approve">' in svg

@@ -57,23 +57,36 @@ class FlowReport:
     def name(self):
         return f"{self.flow_class.__module__}.{self.flow_class.__qualname__}"
 
-    def lines(self):
-        """The report's lines for this flow: a summary, then what was never gone through."""
-        nodes_done = len(self.nodes) - len(self.missed_nodes)
-        edges_done = len(self.edges) - len(self.missed_edges)
+    @property
+    def covered_nodes(self):
+        return [name for name in self.nodes if name in self.reached]
+
+    @property
+    def covered_edges(self):
+        return [edge for edge in self.edges if edge in self.taken]
+
+    def lines(self, verbose=False):
+        """The report's lines for this flow: a summary, then what was never gone through.
+
+        ``verbose``: also what was (pytest's ``-v``).
+        """
         lines = [
-            f"{self.name:<40} nodes {nodes_done:>3}/{len(self.nodes):<3} "
-            f"edges {edges_done:>3}/{len(self.edges):<3} {self.percent:6.1f}%"
+            f"{self.name:<40} nodes {len(self.covered_nodes):>3}/{len(self.nodes):<3} "
+            f"edges {len(self.covered_edges):>3}/{len(self.edges):<3} {self.percent:6.1f}%"
         ]
+        if verbose and self.covered_nodes:
+            lines.append(f"    nodes reached: {', '.join(self.covered_nodes)}")
+        if verbose and self.covered_edges:
+            lines.append(f"    edges taken: {self._edges(self.covered_edges)}")
         if self.missed_nodes:
             lines.append(f"    nodes never reached: {', '.join(self.missed_nodes)}")
         if self.missed_edges:
-            edges = ", ".join(
-                f"{src} -> {dst}" + (f" ({self.edges[(src, dst)]})" if self.edges[(src, dst)] else "")
-                for src, dst in self.missed_edges
-            )
-            lines.append(f"    edges never taken: {edges}")
+            lines.append(f"    edges never taken: {self._edges(self.missed_edges)}")
         return lines
+
+    def _edges(self, edges):
+        return ", ".join(f"{src} -> {dst}" + (f" ({self.edges[(src, dst)]})" if self.edges[(src, dst)] else "")
+                         for src, dst in edges)
 
     def svg(self):
         """The flow chart with covered nodes and taken edges green, the rest dashed red."""

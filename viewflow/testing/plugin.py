@@ -11,8 +11,9 @@ Both give the test database access if the test was not marked ``django_db``.
 Options (flow coverage, see :mod:`viewflow.testing.coverage`):
 
 * ``--flow-coverage`` or ``--flow-coverage=FLOWS``: record which nodes and edges
-  the tests go through and print a report per flow; FLOWS (comma-separated app
-  labels, flow labels, class names or dotted paths) limits the report;
+  the tests go through and print a report per flow: what was never gone
+  through, and with ``-v`` what was; FLOWS (comma-separated app labels, flow
+  labels, class names or dotted paths) limits the report;
 * ``--flow-coverage-svg=DIR``: also draw each flow's chart, covered parts marked;
 * ``--flow-coverage-fail-under=PERCENT``: fail the run below that coverage.
 
@@ -114,8 +115,9 @@ class CoverageSession:
         if not self.reports:
             write(f"no flow matches {','.join(self.selectors)}")
             return
+        verbose = self.config.getoption("verbose") > 0
         for report in self.reports:
-            for line in report.lines():
+            for line in report.lines(verbose=verbose):
                 write(line)
         nodes = sum(len(report.nodes) for report in self.reports)
         edges = sum(len(report.edges) for report in self.reports)
