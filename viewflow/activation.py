@@ -27,8 +27,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from . import signals
+from . import lineage, signals
 from .exceptions import FlowConflict, FlowIllegalTransition, FlowRuntimeError
+from .lock import lock_in_order
 from .models import Process, Task
 from .rules import TASK_RULES
 from .statements import insert_process, insert_rows, insert_values, update_if_status
@@ -48,6 +49,7 @@ __all__ = [
     "run_task_step",
     "start_step",
     "cancel_process",
+    "cancel_in_step",
     "close_branch",
     "refresh_error_status",
     "undo_blocker",
@@ -75,6 +77,14 @@ class Step:
         self._signals = []  # (signal, kwargs) sent in this order once the step commits
         self._on_commit = []  # callbacks run once the step commits, after its signals are sent
         self.holds_all_tasks = False  # True in the step that creates the process: no task is elsewhere
+        # subprocesses (see viewflow.lineage): the processes above this one, root first, as
+        # (flow class, process pk, task pk) links; those of them this step locked, by pk;
+        # the keys of this process's tasks now starting children (news from those children waits)
+        self.lineage = []
+        self.locked = {}
+        self.busy = set()
+        self._parent_changed = False  # this process (a child) changed status: its parent must look
+        self._canceled = False  # tasks were canceled: their children must be too
 
     # -- tasks ---------------------------------------------------------------
 
@@ -136,6 +146,13 @@ class Step:
         for callback in self._on_commit:
             transaction.on_commit(callback, using=self.using)
         self._on_commit = []
+        if self._canceled:
+            self._canceled = False
+            if lineage.starts_children(self.flow_class):
+                lineage.cancel_children(self)
+        if self._parent_changed:
+            self._parent_changed = False
+            lineage.notify_parent(self)
 
     def on_commit(self, callback):
         """Call ``callback`` once the step commits, after the step's signals are sent.
@@ -158,6 +175,8 @@ class Step:
                     _("%(task)s was changed by someone else (it is no longer %(statuses)s).")
                     % {"task": task_label(task), "statuses": statuses}
                 )
+        if fields.get("status") == TaskStatus.CANCELED and task.pk is not None:
+            self._canceled = True
         for name, value in fields.items():
             setattr(task, name, value)
 
@@ -186,7 +205,8 @@ class Step:
         exclude_pks = [task.pk for task in exclude if task.pk is not None]
         if exclude_pks:
             queryset = queryset.exclude(pk__in=exclude_pks)
-        queryset.update(status=TaskStatus.CANCELED, finished=now)
+        if queryset.update(status=TaskStatus.CANCELED, finished=now):
+            self._canceled = True
         for task in self.tasks:
             if task.pk is not None and id(task) not in excluded and task.status in ACTIVE_TASK_STATUSES:
                 if token_prefix is None or task.token.startswith(token_prefix):
@@ -242,6 +262,8 @@ class Step:
         process.status = status
         for name, value in fields.items():
             setattr(process, name, value)
+        if self.lineage:
+            self._parent_changed = True
 
     # -- signals -------------------------------------------------------------
 
@@ -295,9 +317,12 @@ def _illegal(task, action):
 
 @contextmanager
 def run_step(flow_class, process_pk):
-    """Lock the process, open a transaction and yield a :class:`Step` for it."""
-    with flow_class.lock(process_pk) as process:
-        step = Step(flow_class, process)
+    """Lock the process, open a transaction and yield a :class:`Step` for it.
+
+    A process started by another (a subprocess) is locked after the line of
+    its ancestors, root first: see :mod:`viewflow.lineage` for why.
+    """
+    with _locked(flow_class, process_pk, None) as (step, _process):
         yield step
         step.flush()
 
@@ -308,21 +333,52 @@ def run_task_step(flow_class, process_pk, task_pk):
 
     Raises the task model's ``DoesNotExist`` when the process has no such task.
     """
-    with flow_class.lock(process_pk, task_pk) as task:
-        step = Step(flow_class, task.process)
+    with _locked(flow_class, process_pk, task_pk) as (step, task):
         yield step, task
         step.flush()
 
 
 @contextmanager
+def _locked(flow_class, process_pk, task_pk):
+    """Take the locks of a step: the process's (or the task's), after those of its ancestors."""
+    above = lineage.ancestors(flow_class, process_pk, router.db_for_write(flow_class.process_cls))
+    if not above:
+        with flow_class.lock(process_pk, task_pk) as read:
+            step = Step(flow_class, read if task_pk is None else read.process)
+            with lineage.opened(step):
+                yield step, read
+        return
+    with lock_in_order([(link.flow_class, link.process_pk) for link in above] + [(flow_class, process_pk)], task_pk) as reads:
+        read = reads[-1]
+        step = Step(flow_class, read if task_pk is None else read.process)
+        step.lineage = above
+        step.locked = {link.process_pk: process for link, process in zip(above, reads)}
+        with lineage.opened(step):
+            yield step, read
+
+
+@contextmanager
 def start_step(flow_class, process):
-    """A step that creates ``process``: nothing to lock yet, only a transaction."""
+    """A step that creates ``process``: nothing to lock yet, only a transaction.
+
+    A child process (``process.parent_task`` set) is started from a step of
+    its parent, open in this thread and holding the parent's lock.
+    """
     using = router.db_for_write(flow_class.process_cls)
-    with transaction.atomic(using=using):
+    parent_task = process.parent_task if process.parent_task_id is not None else None
+    # a child starts inside its parent's step, in a savepoint of the Subprocess node: no second one
+    with transaction.atomic(using=using, savepoint=parent_task is None):
         step = Step(flow_class, process)
         step.holds_all_tasks = process.pk is None
-        yield step
-        step.flush()
+        if parent_task is not None:
+            parent_step = lineage.open_step(parent_task.process_id)
+            above = parent_step.lineage if parent_step is not None else []
+            step.lineage = [*above, lineage.Link(parent_task.flow_task.flow_class, parent_task.process_id, parent_task.pk)]
+            if parent_step is not None:
+                step.locked = {**parent_step.locked, parent_task.process_id: parent_step.process}
+        with lineage.opened(step):
+            yield step
+            step.flush()
 
 
 class Activation:
@@ -827,8 +883,13 @@ def cancel_process(process, by=None):
                 _("Process #%(pk)s cannot be canceled: its status is %(status)s.")
                 % {"pk": process.pk, "status": step.process.get_status_display()}
             )
-        step.cancel_active()
-        step.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
+        cancel_in_step(step)
         process.status, process.finished = step.process.status, step.process.finished
-        step.emit(signals.flow_finished, process=step.process)
     return process
+
+
+def cancel_in_step(step):
+    """Cancel the step's process and its active tasks (their child processes follow when the step ends)."""
+    step.cancel_active()
+    step.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
+    step.emit(signals.flow_finished, process=step.process)

@@ -104,6 +104,7 @@ class FlowMeta:
         self.flow_class = flow_class
         self.nodes = nodes
         self.errors = []  # (node name, message) found while resolving; reported by checks
+        self.started_by = []  # Subprocess nodes (of any flow) that start processes of this flow
         name = flow_class.__name__
         label = name[:-4] if name.lower().endswith("flow") and len(name) > 4 else name
         self.flow_label = vars(flow_class).get("flow_label") or label.lower()

@@ -25,7 +25,7 @@ import functools
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 
 from django.core.cache import caches
 from django.core.exceptions import ObjectDoesNotExist
@@ -34,7 +34,15 @@ from django.db import connections, router, transaction
 from . import statements
 from .exceptions import FlowLockFailed
 
-__all__ = ["NoLock", "SelectForUpdateLock", "CacheLock", "no_lock", "select_for_update_lock", "cache_lock"]
+__all__ = [
+    "NoLock",
+    "SelectForUpdateLock",
+    "CacheLock",
+    "no_lock",
+    "select_for_update_lock",
+    "cache_lock",
+    "lock_in_order",
+]
 
 
 class BaseLock:
@@ -46,8 +54,12 @@ class BaseLock:
     @contextmanager
     def locked(self, flow_class, process_pk, task_pk=None):
         using = router.db_for_write(flow_class.process_cls)
-        with transaction.atomic(using=using):
+        with self.hold(flow_class, process_pk), transaction.atomic(using=using):
             yield self.read(flow_class, process_pk, task_pk, using)
+
+    def hold(self, flow_class, process_pk):
+        """What the lock takes before the transaction opens (and gives up after it ends): nothing here."""
+        return nullcontext()
 
     def read(self, flow_class, process_pk, task_pk, using):
         if task_pk is None:
@@ -166,20 +178,19 @@ class CacheLock(BaseLock):
         self._held = threading.local()
 
     @contextmanager
-    def locked(self, flow_class, process_pk, task_pk=None):
+    def hold(self, flow_class, process_pk):
+        """Take the process's key in the cache; given up once the transaction around the step has ended."""
         key = f"viewflow-lock-{flow_class._meta.flow_label}-{process_pk}"
         held = self._held.__dict__.setdefault("keys", set())
         if key in held:  # re-entered from the same thread, e.g. a job run on commit
-            with super().locked(flow_class, process_pk, task_pk) as read:
-                yield read
+            yield
             return
         cache = caches[self.cache_alias]
         owner = uuid.uuid4().hex
         self._acquire(cache, key, owner)
         held.add(key)
         try:
-            with super().locked(flow_class, process_pk, task_pk) as read:
-                yield read
+            yield
         finally:
             held.discard(key)
             if cache.get(key) == owner:
@@ -193,6 +204,50 @@ class CacheLock(BaseLock):
                 raise FlowLockFailed(f"could not take {key!r} within {self.wait}s")
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+@contextmanager
+def lock_in_order(entries, task_pk=None):
+    """Lock several processes for one step, in the order ``entries`` declares; yield what each lock read.
+
+    ``entries`` is ``[(flow_class, process_pk), ...]``; each process is locked
+    with its own flow's ``lock_impl``, in that order, and all in one
+    transaction. Yields the processes re-read under their locks, in the same
+    order; with ``task_pk``, the last item is that task of the last process
+    (read as :func:`read_task` does, ``task.process`` included).
+
+    Why an order: two steps that each need two processes deadlock when one
+    takes A then B and the other B then A. Subprocesses need two (a child
+    ending moves its parent on; a canceled parent cancels its children), so
+    the engine declares one order for every such step: ancestors before
+    descendants (see :mod:`viewflow.lineage`). Every lock is taken before any
+    row is read, and none is given up before the transaction ends.
+
+    Locks of this module (subclasses of ``BaseLock``) share one transaction:
+    their cache keys are all taken before it opens and given up after it ends,
+    their row locks are taken in order inside it. Any other ``lock_impl`` (a
+    plain callable returning a context manager) is entered as it is, nested in
+    the same order, so its transaction becomes a savepoint of the first one.
+    """
+    if not entries:
+        raise ValueError("lock_in_order() needs at least one process")
+    last = len(entries) - 1
+    locks = [flow_class.lock_impl for flow_class, _pk in entries]
+    with ExitStack() as stack:
+        if all(isinstance(lock, BaseLock) for lock in locks):
+            using = router.db_for_write(entries[0][0].process_cls)
+            for lock, (flow_class, pk) in zip(locks, entries):
+                stack.enter_context(lock.hold(flow_class, pk))
+            stack.enter_context(transaction.atomic(using=using))
+            yield [
+                lock.read(flow_class, pk, task_pk if n == last else None, using)
+                for n, (lock, (flow_class, pk)) in enumerate(zip(locks, entries))
+            ]
+            return
+        yield [
+            stack.enter_context(flow_class.lock(pk, task_pk) if n == last else flow_class.lock(pk))
+            for n, (flow_class, pk) in enumerate(entries)
+        ]
 
 
 no_lock = NoLock()

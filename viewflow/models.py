@@ -26,6 +26,17 @@ class Process(models.Model):
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     finished = models.DateTimeField(_("finished"), blank=True, null=True)
+    # the Subprocess/NSubprocess task that started this process, which waits for it to end;
+    # set once, when the process is created (see viewflow.lineage). Indexed: a parent's page
+    # lists its children, a canceled task cancels its own, lists show top-level processes only.
+    parent_task = models.ForeignKey(
+        "viewflow.Task",
+        on_delete=models.CASCADE,
+        blank=True,
+        null=True,
+        related_name="subprocesses",
+        verbose_name=_("parent task"),
+    )
 
     class Meta:
         verbose_name = _("process")
@@ -38,7 +49,7 @@ class Process(models.Model):
         return f"{title} #{self.pk}"
 
     #: the columns only the engine writes, with updates conditional on the status it read
-    ENGINE_FIELDS = ("flow_class", "status", "created", "finished")
+    ENGINE_FIELDS = ("flow_class", "status", "created", "finished", "parent_task")
 
     def save(self, *args, **kwargs):
         """Save the process; on a row that exists, leave the engine's own columns alone.

@@ -8,4 +8,4 @@ class TestappConfig(AppConfig):
 
     def ready(self):
         # viewflow imports each app's flows.py; the integrity flows live beside it
-        from . import integrity_flows  # noqa: F401
+        from . import integrity_flows, subprocess_flows  # noqa: F401

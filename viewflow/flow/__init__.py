@@ -8,6 +8,7 @@ from .gateway import If, Join, Split, Switch
 from .job import flow_job
 from .signal import Signal
 from .start import Start, StartFunction, StartSignal
+from .subprocess import NSubprocess, Subprocess
 from .view import View
 
 
@@ -33,6 +34,8 @@ __all__ = [
     "Handler",
     "Function",
     "Signal",
+    "Subprocess",
+    "NSubprocess",
     "End",
     "Node",
     "Event",

@@ -71,6 +71,7 @@ class Node:
     can_undo = False
     can_cancel = True  # may a manager cancel its active task?
     opens_branches = False  # a split-like node: its branches get tokens of a new group
+    starts_subprocesses = False  # its task starts child processes (see viewflow.lineage)
     shape = "task"  # how the flow chart draws it: event, task or gateway
 
     def __init__(self):

@@ -41,7 +41,11 @@ class BaseStart(Event):
 
         Returns the process; an exception leaves nothing written.
         """
-        with self.start() as activation:
+        return self.run_with(None, *args, **kwargs)
+
+    def run_with(self, process, *args, **kwargs):
+        """:meth:`run` with the new process given (unsaved): a Subprocess node sets its ``parent_task``."""
+        with self.start(process) as activation:
             self.on_start(activation, *args, **kwargs)
             return activation.done()
 
