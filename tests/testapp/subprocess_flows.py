@@ -31,6 +31,7 @@ __all__ = [
     "JobParentFlow",
     "FailingParentFlow",
     "BranchParentFlow",
+    "HoldingParentFlow",
 ]
 
 
@@ -245,6 +246,18 @@ class BranchParentFlow(Flow):
     sub = flow.Subprocess(WaitingChildFlow.start).Next(this.after)
     stop = flow.Function().Next(this.end)
     after = flow.Handler(count_run).Next(this.end)
+    end = flow.End()
+
+
+class HoldingParentFlow(Flow):
+    """After its child, the parent waits for code (``hold``): a cancel after the child ended still cancels it."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_child).Next(this.sub)
+    sub = flow.Subprocess(WaitingChildFlow.start).Next(this.after)
+    after = flow.Handler(count_run).Next(this.hold)
+    hold = flow.Function().Next(this.end)
     end = flow.End()
 
 
