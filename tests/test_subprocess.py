@@ -27,7 +27,7 @@ from viewflow.exceptions import FlowRuntimeError
 from viewflow.models import Process, Task
 from viewflow.status import ProcessStatus, TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def fresh(process):
@@ -132,6 +132,7 @@ def test_nested_subprocesses_move_every_generation_on_once():
     assert_moved_on_once(grand)
 
 
+@pytest.mark.django_db(transaction=True)  # the job runs once the step that scheduled it commits
 def test_a_childs_last_task_done_as_a_job_moves_the_parent_on():
     """With no broker the job runs in-process after the step that scheduled it commits."""
     parent = JobParentFlow.start.run()
@@ -266,3 +267,80 @@ def test_statements_per_child_start_and_finish():
     assert finish_alone <= 9  # one of them finds that the process has no parent
     assert finish_last - finish_alone <= 10  # lock and read the parent, its task, and run its next steps
     assert start_one <= 14
+
+
+# -- checks -------------------------------------------------------------------------------------
+
+
+def check_ids(flow_class):
+    from viewflow.checks import check_flow
+
+    return [(message.id, message.msg) for message in check_flow(flow_class)]
+
+
+def test_a_subprocess_whose_start_node_is_not_a_start_function_is_a_check_error():
+    from viewflow import flow
+    from viewflow.base import Flow, this
+    from viewflow.views import StartView
+
+    class PersonStartedFlow(Flow):
+        start = flow.Start(StartView).Permission(auto_create=True).Next(this.end)
+        end = flow.End()
+
+    class WrongParentFlow(Flow):
+        start = flow.StartFunction().Next(this.sub)
+        sub = flow.Subprocess(PersonStartedFlow.start).Next(this.end)
+        end = flow.End()
+
+    errors = check_ids(WrongParentFlow)
+    assert [code for code, _m in errors] == ["viewflow.E011"]
+    assert "WrongParentFlow.sub: starts <Start start>, which is not a StartFunction" in errors[0][1]
+    # and at run time the task says so instead of starting anything
+    process = WrongParentFlow.start.run()
+    sub = Task.objects.get(process_id=process.pk, flow_task=WrongParentFlow.sub)
+    assert sub.status == TaskStatus.ERROR and "names no StartFunction node" in sub.error
+
+
+def test_a_subprocess_of_a_flow_outside_the_project_is_a_check_error():
+    from viewflow import flow
+    from viewflow.base import Flow, this
+
+    class StrayFlow(Flow):
+        start = flow.StartFunction().Next(this.end)
+        end = flow.End()
+
+    class StrayParentFlow(Flow):
+        start = flow.StartFunction().Next(this.sub)
+        sub = flow.Subprocess(StrayFlow.start).Next(this.end)
+        end = flow.End()
+
+    assert [code for code, _m in check_ids(StrayParentFlow)] == ["viewflow.E011"]
+
+
+def test_a_flow_that_starts_itself_on_every_path_is_a_check_error_but_not_behind_an_if():
+    from viewflow import flow
+    from viewflow.base import Flow, this
+
+    class ForeverFlow(Flow):
+        start = flow.StartFunction().Next(this.again)
+        again = flow.Subprocess(this.start).Next(this.end)
+        end = flow.End()
+
+    errors = check_ids(ForeverFlow)
+    assert [code for code, _m in errors] == ["viewflow.E012"]
+    assert "ForeverFlow.again" in errors[0][1]
+
+    class CountdownFlow(Flow):
+        start = flow.StartFunction().Next(this.more)
+        more = flow.If(lambda process: False).OnTrue(this.again).OnFalse(this.end)
+        again = flow.Subprocess(this.start).Next(this.end)
+        end = flow.End()
+
+    assert check_ids(CountdownFlow) == []
+
+
+def test_the_projects_subprocess_flows_pass_the_checks():
+    from tests.testapp import subprocess_flows
+
+    for name in subprocess_flows.__all__:
+        assert check_ids(getattr(subprocess_flows, name)) == [], name

@@ -54,7 +54,7 @@ TASK_ENGINE_FIELDS = (
     "error",
 )
 #: engine columns of a process: never editable in the admin
-PROCESS_ENGINE_FIELDS = ("flow_class", "status", "created", "finished")
+PROCESS_ENGINE_FIELDS = ("flow_class", "status", "created", "finished", "parent_task")
 
 
 def _flow_choices():
@@ -93,6 +93,23 @@ class FlowFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value():
             return queryset.filter(flow_class=self.value())
+        return queryset
+
+
+class StartedByFilter(admin.SimpleListFilter):
+    """Top-level processes, or those a Subprocess task of another process started."""
+
+    title = _("started by")
+    parameter_name = "started_by"
+
+    def lookups(self, request, model_admin):
+        return [("top", _("Nobody: top-level processes")), ("process", _("Another process: subprocesses"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "top":
+            return queryset.filter(parent_task__isnull=True)
+        if self.value() == "process":
+            return queryset.filter(parent_task__isnull=False)
         return queryset
 
 
@@ -192,13 +209,13 @@ class ProcessAdmin(admin.ModelAdmin):
 
     list_display = ("id", "flow_title", "status", "created", "finished", "site_link")
     list_display_links = ("id",)
-    list_filter = (FlowFilter, "status", ("created", admin.DateFieldListFilter))
+    list_filter = (FlowFilter, "status", StartedByFilter, ("created", admin.DateFieldListFilter))
     search_fields = ("flow_class",)
     search_help_text = _("A process number, or part of a flow's path.")
     # newest first by key: the primary key's index serves it, as creation order (no sort of the table)
     ordering = ("-pk",)
     show_full_result_count = False
-    readonly_fields = ("flow_path", "status", "created", "finished", "site_link")
+    readonly_fields = ("flow_path", "status", "created", "finished", "parent_link", "site_link")
     exclude = PROCESS_ENGINE_FIELDS  # shown read-only above, never in the form
     inlines = (TaskInline,)
     actions = ("cancel_processes",)
@@ -221,6 +238,15 @@ class ProcessAdmin(admin.ModelAdmin):
     @admin.display(description=_("flow class"))
     def flow_path(self, process):
         return flow_path(process.flow_class) if process.flow_class else "?"
+
+    @admin.display(description=_("started by"))
+    def parent_link(self, process):
+        """The process whose Subprocess task started this one, as a link to its admin page."""
+        task = process.parent_task
+        if task is None:
+            return "—"
+        url = reverse("admin:viewflow_process_change", args=[task.process_id])
+        return format_html('<a href="{}">{}</a> ({})', url, task.process, task.flow_task.task_title if task.flow_task else "?")
 
     @admin.display(description=_("on the site"))
     def site_link(self, process):

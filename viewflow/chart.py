@@ -189,7 +189,29 @@ _KINDS = {
     "HANDLER": lambda: _("code"),
     "FUNCTION": lambda: _("function"),
     "SIGNAL": lambda: _("signal"),
+    "SUBPROCESS": lambda: _("subprocess"),
+    "NSUBPROCESS": lambda: _("subprocesses"),
 }
+
+
+def _subprocess_marker(node, x, y):
+    """BPMN's call-activity marks: a boxed ``+`` at the bottom, and for one child per item
+    three bars beside it (upright: all at once; lying: one after another)."""
+    if not getattr(node, "starts_subprocesses", False):
+        return ""
+    bottom = y + BOX_H / 2
+    mark = (
+        f'<g class="vf-subprocess-mark"><rect x="{x - 6:g}" y="{bottom - 14:g}" width="12" height="12" rx="1"/>'
+        f'<path d="M{x - 3:g},{bottom - 8:g}h6M{x:g},{bottom - 11:g}v6"/>'
+    )
+    if node.task_type == "NSUBPROCESS":
+        bx = x + 10
+        if getattr(node, "sequential", False):
+            bars = "".join(f"M{bx:g},{bottom - 12 + 4 * n:g}h9" for n in range(3))
+        else:
+            bars = "".join(f"M{bx + 1 + 3.5 * n:g},{bottom - 13:g}v10" for n in range(3))
+        mark += f'<path class="vf-multi" d="{bars}"/>'
+    return mark + "</g>"
 
 
 def _shape(point, state):
@@ -214,6 +236,7 @@ def _shape(point, state):
         kind = _KINDS.get(node.task_type)
         top = y - (len(lines) - 1) * 7.5 + (6 if kind else 4)
         body = f'<rect x="{x - BOX_W / 2:g}" y="{y - BOX_H / 2:g}" width="{BOX_W}" height="{BOX_H}" rx="9"/>'
+        body += _subprocess_marker(node, x, y)
         if kind:
             body += (
                 f'<text x="{x:g}" y="{y - BOX_H / 2 + 13:g}" text-anchor="middle" class="vf-kind">'
@@ -221,6 +244,8 @@ def _shape(point, state):
             )
         label = _text(x, top, lines)
     css = f" {state}" if state else ""
+    if getattr(node, "starts_subprocesses", False):
+        css = " vf-subprocess" + css
     return (
         f'<g class="vf-node vf-{node.shape}{css}" data-node="{escape(node.name)}">'
         f"<title>{tooltip}</title>{body}{label}</g>"
@@ -339,6 +364,9 @@ def render_svg(flow_class, states=None, taken=None, missed=None):
         ".vf-node.missed rect,.vf-node.missed circle,.vf-node.missed polygon"
         "{fill:#fff;stroke:#dc3545;stroke-dasharray:5 4}"
         ".vf-edge-label{fill:#6c757d;font-size:11px}"
+        ".vf-node.vf-subprocess>rect{stroke-width:3}"
+        ".vf-node .vf-subprocess-mark rect{fill:none;stroke:#495057;stroke-width:1}"
+        ".vf-subprocess-mark path{stroke:#495057;stroke-width:1.5;fill:none}"
         "</style>",
     ]
     for edge, chain in graph.chains:

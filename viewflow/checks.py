@@ -12,6 +12,8 @@
 | viewflow.E008 | a node that leads nowhere (only End may) |
 | viewflow.E009 | a ``task_cls`` that is neither ``Task`` nor a proxy of it |
 | viewflow.E010 | a flow or node whose stored name is too long for its column |
+| viewflow.E011 | a Subprocess whose start node is not a ``StartFunction`` of a flow of the project |
+| viewflow.E012 | a flow that starts itself again through Subprocess nodes on every path (no end condition) |
 | viewflow.W001 | a node's ``.Permission("app.codename")`` that no model and no flow declares |
 | viewflow.W002 | a node's ``.Permission(..., obj=...)`` where ModelBackend is the only backend |
 
@@ -140,6 +142,7 @@ def check_flow(flow_class):
             )
         )
     errors.extend(_names_too_long(flow_class))
+    errors.extend(_subprocess_errors(flow_class))
     known = _declared_permissions()
     for name, node in nodes.items():
         permission = getattr(node, "_permission", None)
@@ -178,6 +181,91 @@ def check_flow(flow_class):
                 )
             )
     return errors
+
+
+def _subprocess_errors(flow_class):
+    """E011 for a Subprocess that cannot start its children, E012 for a flow that starts itself forever."""
+    from .base import all_flows
+
+    found = []
+    project = None
+    for name, node in flow_class._meta.nodes.items():
+        if not getattr(node, "starts_subprocesses", False):
+            continue
+        if node.start_problem:
+            found.append(_error(flow_class, name, node.start_problem, _SUBPROCESS_HINT, "E011"))
+            continue
+        if node.start_node is None:
+            continue  # a dangling this.x: E001 says so
+        project = project if project is not None else all_flows()
+        target = node.start_node.flow_class
+        if target not in project and target is not flow_class:
+            found.append(
+                _error(
+                    flow_class,
+                    name,
+                    f"starts {target.__qualname__}, a flow of no installed app and not registered with the site.",
+                    "Declare the flow in an installed app's flows.py, or register it with viewsite.register().",
+                    "E011",
+                )
+            )
+    cycle = _starts_itself(flow_class)
+    if cycle:
+        found.append(
+            _error(
+                flow_class,
+                None,
+                "starts itself again through subprocesses on every path: " + " -> ".join(cycle) + ".",
+                "Put the Subprocess behind an If or a Switch that ends the recursion, or use an NSubprocess "
+                "whose items run out.",
+                "E012",
+            )
+        )
+    return found
+
+
+_SUBPROCESS_HINT = "Give OtherFlow.start_node, where start_node = flow.StartFunction(...) in OtherFlow."
+
+
+def _sure_subprocesses(flow_class):
+    """The Subprocess nodes every run of ``flow_class`` reaches: on the main path, before any choice.
+
+    A choice (If, Switch, a Split branch with a condition) or an NSubprocess
+    (its items may run out) is an end condition; a loop back is not.
+    """
+    from .flow.start import BaseStart
+
+    sure, queue = [], [node for node in flow_class._meta.nodes.values() if isinstance(node, BaseStart)]
+    seen = set()
+    while queue:
+        node = queue.pop()
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        if getattr(node, "starts_subprocesses", False) and node.task_type == "SUBPROCESS" and node.start_node:
+            sure.append(node)
+        edges = node.outgoing()
+        if node.task_type in ("IF", "SWITCH") or (len(edges) > 1 and not node.opens_branches):
+            continue
+        queue.extend(edge.dst for edge in edges if not (node.opens_branches and edge.label))
+    return sure
+
+
+def _starts_itself(flow_class):
+    """``["AFlow.sub", "BFlow.sub", ...]``: a chain of sure subprocesses leading back to ``flow_class``."""
+    stack = [(flow_class, [])]
+    visited = set()
+    while stack:
+        current, path = stack.pop()
+        for node in _sure_subprocesses(current):
+            target = node.start_node.flow_class
+            chain = [*path, f"{current.__qualname__}.{node.name}"]
+            if target is flow_class:
+                return chain
+            if target not in visited:
+                visited.add(target)
+                stack.append((target, chain))
+    return []
 
 
 def _names_too_long(flow_class):

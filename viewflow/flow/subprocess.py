@@ -255,18 +255,15 @@ class Subprocess(Task):
         ref = self._start_ref
         node = self._resolve_ref(ref, flow_class) if isinstance(ref, (NodeRef, str)) else ref
         if node is None:
-            return  # a dangling this.x: reported by the checks
+            return  # a dangling this.x: reported by the checks (E001)
         if not isinstance(node, StartFunction):
-            flow_class._meta.errors.append(
-                (
-                    self.name,
-                    f"starts {node!r}, which is not a StartFunction node of a flow: give "
-                    "OtherFlow.start_node where start_node = flow.StartFunction(...)",
-                )
-            )
+            self.start_problem = f"starts {node!r}, which is not a StartFunction node of a flow."  # check E011
             return
         self.start_node = node
         node.flow_class._meta.started_by.append(self)
+
+    #: what is wrong with the start node given (reported by the check viewflow.E011), or ""
+    start_problem = ""
 
     def items_of(self, activation):
         return [None]
@@ -278,8 +275,10 @@ class Subprocess(Task):
         now = timezone.now()
         task = self.make_task(step, previous, token, task, status=TaskStatus.STARTED, started=now)
         activation = self.activation_class(step, task)
-        if self.start_node is None:  # declared wrongly (the checks say how): the task shows why
-            activation.fail(FlowRuntimeError(_("%(node)s names no StartFunction to start.") % {"node": self.name}))
+        if self.start_node is None:  # declared wrongly (check E011 says how): the task shows why
+            activation.fail(
+                FlowRuntimeError(_("%(node)s names no StartFunction node to start.") % {"node": self.name})
+            )
             return activation
         activation.run()
         return activation

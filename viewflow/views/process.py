@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
@@ -16,11 +17,12 @@ from django.views.generic import DetailView, FormView, ListView
 from ..chart import process_chart_state, render_svg
 from ..conf import viewflow_settings
 from ..exceptions import FlowRuntimeError
-from ..models import Process
+from ..lineage import may_be_child, starts_children
+from ..models import Process, Task
 from ..status import ACTIVE_TASK_STATUSES, ProcessStatus
 from .lists import CappedPaginator, capped_counts, deep_cap, nav_of, nav_querysets, shown_count
 from .mixins import FlowViewMixin
-from .urls import parse_key, process_url
+from .urls import parse_key, process_url, process_url_of
 
 __all__ = ["ProcessListView", "ProcessDetailView", "FlowChartView", "CancelProcessView"]
 
@@ -99,6 +101,8 @@ class ProcessListView(FlowPermissionMixin, ListView):
             for name in self.search_fields():
                 query |= Q(**{f"{name}__icontains": search})
             queryset = queryset.filter(query) if query else queryset.none()
+        if self.top_level_only():
+            queryset = queryset.filter(parent_task__isnull=True)
         self.searched = queryset
         status = self.current_status()
         if status:
@@ -108,6 +112,10 @@ class ProcessListView(FlowPermissionMixin, ListView):
     def current_status(self):
         status = self.request.GET.get("status", "")
         return status if status in ProcessStatus.values else ""
+
+    def top_level_only(self):
+        """``?top=1``: leave out the processes other processes started (offered when a Subprocess starts this flow)."""
+        return self.request.GET.get("top") == "1" and may_be_child(self.flow_class)
 
     def counts(self):
         """``{status or "": (count, more)}`` of the searched processes, and the navigation's, in one statement."""
@@ -152,6 +160,8 @@ class ProcessListView(FlowPermissionMixin, ListView):
             task_counts=nav_of(self.counts()),
             current_status=self.current_status(),
             search=self.search_term(),
+            may_be_child=may_be_child(self.flow_class),
+            top_level_only=self.top_level_only(),
             summary_labels=[field.verbose_name for field in summary],
         )
         return context
@@ -173,9 +183,38 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
     #: how many active tasks "To do now" lists (None: ``VIEWFLOW["PAGE_SIZE"]``); the history has them all
     active_tasks_limit = None
     history_page_kwarg = "page"
+    #: how many child processes the page lists (None: ``VIEWFLOW["PAGE_SIZE"]``)
+    subprocesses_limit = None
 
     def get_object(self, queryset=None):
         return self.get_process()
+
+    def get_subprocesses_limit(self):
+        return self.subprocesses_limit or viewflow_settings.PAGE_SIZE
+
+    def parent_context(self):
+        """The process that started this one, and its waiting task: ``{"parent_task": ..., "parent_url": ...}``."""
+        process = self.object
+        if process.parent_task_id is None:
+            return {}
+        task = Task._base_manager.select_related("process").filter(pk=process.parent_task_id).first()
+        if task is None:
+            return {}
+        return {"parent_task": task, "parent_process": task.process, "parent_url": _process_page(task.process)}
+
+    def subprocesses_context(self):
+        """The processes this one started (its Subprocess tasks' children), oldest first, up to the limit."""
+        if not starts_children(self.flow_class):
+            return {}
+        limit = self.get_subprocesses_limit()
+        children = list(
+            Process._base_manager.filter(parent_task__process_id=self.object.pk)
+            .select_related("parent_task")
+            .order_by("created", "pk")[: limit + 1]
+        )
+        for child in children:
+            child.vf_url = _process_page(child)
+        return {"subprocesses": children[:limit], "more_subprocesses": len(children) > limit}
 
     def get_history_paginate_by(self):
         return self.history_paginate_by or viewflow_settings.PAGE_SIZE
@@ -200,8 +239,20 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
             more_active_tasks=len(active) > limit,
             chart=render_svg(self.flow_class, *process_chart_state(self.flow_class, process.pk)),
             can_manage=self.flow_class.can_manage(user),
+            **self.parent_context(),
+            **self.subprocesses_context(),
             **kwargs,
         )
+
+
+def _process_page(process):
+    """The site's page of ``process``, or "" when its flow is gone or not registered on the site."""
+    if process.flow_class is None:
+        return ""
+    try:
+        return process_url_of(process.flow_class, process.pk)
+    except NoReverseMatch:
+        return ""
 
 
 class FlowChartView(FlowPermissionMixin, View):
