@@ -112,7 +112,7 @@ def test_nsubprocess_waits_for_every_child():
 
 def test_sequential_nsubprocess_starts_the_next_child_when_one_is_done():
     parent = SequentialParentFlow.start.run(["first", "second", "third"])
-    for n, text in enumerate(["first", "second", "third"], 1):
+    for n in range(1, 4):
         kids = children(parent)
         assert [child.text for child in kids] == ["first", "second", "third"][:n]
         assert fresh(parent).count == 0

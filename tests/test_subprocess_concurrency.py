@@ -7,12 +7,12 @@ the cache lock on Redis; the bad interleavings are forced with pause points,
 not hoped for.
 """
 
+import functools
 import threading
 
 import pytest
 
 from tests.integrity_support import (
-    TIMEOUT,
     PausePoint,
     Worker,
     postgres_only,
@@ -99,7 +99,8 @@ def test_a_child_ending_while_its_parent_is_canceled_parent_first(flow_lock, mon
     """The cancel holds parent and child: the child's step waits for the parent's lock, then finds it canceled."""
     parent = HoldingParentFlow.start.run()
     (child,) = children(parent)
-    pause = PausePoint(monkeypatch, lineage, "cancel_children", "cancel", when="after")  # children canceled, not committed
+    # the cancel stops with parent and children canceled, not yet committed
+    pause = PausePoint(monkeypatch, lineage, "cancel_children", "cancel", when="after")
     canceling = Worker("cancel", lambda: operations.cancel_process(parent)).start()
     pause.wait()
     ending = Worker("child", end_child(child)).start()
@@ -122,7 +123,7 @@ def test_children_ending_while_the_parent_is_canceled_all_at_once(flow_lock):
     for _round in range(3):
         parent = NParentFlow.start.run([str(n) for n in range(10)])
         kids = children(parent)
-        cancel = lambda: operations.cancel_process(parent)  # noqa: E731
+        cancel = functools.partial(operations.cancel_process, parent)
         workers = run_all(cancel, *(end_child(child) for child in kids))
         for worker in workers:
             assert worker.error is None or isinstance(worker.error, FlowRuntimeError), worker.error

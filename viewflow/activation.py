@@ -348,7 +348,8 @@ def _locked(flow_class, process_pk, task_pk):
             with lineage.opened(step):
                 yield step, read
         return
-    with lock_in_order([(link.flow_class, link.process_pk) for link in above] + [(flow_class, process_pk)], task_pk) as reads:
+    order = [(link.flow_class, link.process_pk) for link in above] + [(flow_class, process_pk)]
+    with lock_in_order(order, task_pk) as reads:
         read = reads[-1]
         step = Step(flow_class, read if task_pk is None else read.process)
         step.lineage = above
@@ -373,7 +374,8 @@ def start_step(flow_class, process):
         if parent_task is not None:
             parent_step = lineage.open_step(parent_task.process_id)
             above = parent_step.lineage if parent_step is not None else []
-            step.lineage = [*above, lineage.Link(parent_task.flow_task.flow_class, parent_task.process_id, parent_task.pk)]
+            link = lineage.Link(parent_task.flow_task.flow_class, parent_task.process_id, parent_task.pk)
+            step.lineage = [*above, link]
             if parent_step is not None:
                 step.locked = {**parent_step.locked, parent_task.process_id: parent_step.process}
         with lineage.opened(step):

@@ -246,7 +246,8 @@ class ProcessAdmin(admin.ModelAdmin):
         if task is None:
             return "—"
         url = reverse("admin:viewflow_process_change", args=[task.process_id])
-        return format_html('<a href="{}">{}</a> ({})', url, task.process, task.flow_task.task_title if task.flow_task else "?")
+        title = task.flow_task.task_title if task.flow_task else "?"
+        return format_html('<a href="{}">{}</a> ({})', url, task.process, title)
 
     @admin.display(description=_("on the site"))
     def site_link(self, process):

@@ -89,7 +89,7 @@ def may_be_child(flow_class):
     return bool(getattr(flow_class._meta, "started_by", None))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def starts_children(flow_class):
     """Does ``flow_class`` have a node that starts child processes?"""
     return any(getattr(node, "starts_subprocesses", False) for node in flow_class._meta.nodes.values())

@@ -142,7 +142,9 @@ class SubprocessActivation(Activation):
                 items = self.flow_task.items_of(self)
                 self._check_count(items, state["count"])
                 with self._busy():
-                    while len(children) < state["count"] and all(statuses[key] == ProcessStatus.DONE for key in children):
+                    while len(children) < state["count"] and all(
+                        statuses[key] == ProcessStatus.DONE for key in children
+                    ):
                         child = self.start_child(items[len(children)])
                         children.append(_key(child.pk))
                         statuses[_key(child.pk)] = child.status
