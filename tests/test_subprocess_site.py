@@ -100,3 +100,22 @@ def test_the_chart_marks_subprocess_nodes():
     assert "vf-subprocess-mark" in nodes["subs"] and "vf-multi" in nodes["subs"]
     assert "subprocesses" in nodes["subs"].lower()
     assert "vf-subprocess" not in nodes["after"]
+
+
+def test_the_demos_wholesale_order_ships_one_parcel_per_warehouse_by_links(user_factory):
+    """The demo (orders.flows.WholesaleFlow): a clerk starts it, a packer ships each parcel, the order is shipped."""
+    from orders.models import ParcelProcess, WholesaleProcess
+
+    clerk = visitor_for(user_factory("clerk", "orders.can_start_wholesaleprocess"))
+    clerk.open("/flows/wholesale/").follow("Start").submit("Start", customer="ACME", warehouses="Berlin, Hamburg")
+    order = WholesaleProcess.objects.get(customer="ACME")
+    parcels = ParcelProcess.objects.filter(parent_task__process_id=order.pk).order_by("pk")
+    assert [parcel.warehouse for parcel in parcels] == ["Berlin", "Hamburg"]
+
+    packer = visitor_for(user_factory("packer", "orders.can_ship_parcelprocess"))
+    for number in ("TN-1", "TN-2"):
+        packer.open("/flows/queue/").follow("Claim").submit("Claim")
+        packer.submit("Done", tracking_number=number)
+    order.refresh_from_db()
+    assert order.status == ProcessStatus.DONE and order.shipped
+    assert sorted(ParcelProcess.objects.values_list("tracking_number", flat=True)) == ["TN-1", "TN-2"]

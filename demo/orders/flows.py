@@ -1,4 +1,5 @@
-"""Order shipment: Split/Join, a Function, a Celery Job, a Switch, formsets, assignment to an earlier owner."""
+"""Order shipment: Split/Join, a Function, a Celery Job, a Switch, formsets, assignment to an earlier owner;
+a wholesale order that ships one parcel per warehouse as child processes (NSubprocess)."""
 
 from viewflow import flow
 from viewflow.base import Flow, this
@@ -6,10 +7,10 @@ from viewflow.contrib import celery
 from viewflow.flow import flow_func
 from viewflow.site import viewsite
 from viewflow.status import TaskStatus
-from viewflow.views import ProcessView
+from viewflow.views import ProcessView, StartView
 
 from . import tasks, views
-from .models import OrderProcess
+from .models import OrderProcess, ParcelProcess, WholesaleProcess
 
 
 def payment_task(flow_task, order_pk, reference):
@@ -93,4 +94,51 @@ class OrderFlow(Flow):
         order.save(update_fields=["carrier", "tracking_number"])
 
 
+class ParcelFlow(Flow):
+    """Parcel
+
+    One warehouse's parcel of a wholesale order: the warehouse ships it and
+    enters its tracking number.
+    """
+
+    process_cls = ParcelProcess
+
+    start = flow.StartFunction(this.fill).Next(this.ship)
+    ship = (
+        flow.View(ProcessView, fields=["tracking_number"])
+        .Annotation(title="Ship the parcel", description="Pack the warehouse's part of the order and hand it over.")
+        .Permission(auto_create=True)
+        .Next(this.end)
+    )
+    end = flow.End()
+
+    def fill(self, activation, item):
+        activation.process.warehouse = item
+
+
+class WholesaleFlow(Flow):
+    """Wholesale order
+
+    A clerk enters an order served by several warehouses; each warehouse ships
+    its own parcel (a child process); once every parcel is shipped, the order is.
+    """
+
+    process_cls = WholesaleProcess
+
+    start = flow.Start(StartView, fields=["customer", "warehouses"]).Permission(auto_create=True).Next(this.ship_parcels)
+    ship_parcels = (
+        flow.NSubprocess(ParcelFlow.start, items=lambda activation: activation.process.warehouse_list())
+        .Annotation(title="Ship a parcel per warehouse")
+        .Next(this.mark_shipped)
+    )
+    mark_shipped = flow.Handler(this.all_shipped).Annotation(title="Mark as shipped").Next(this.end)
+    end = flow.End()
+
+    def all_shipped(self, activation):
+        activation.process.shipped = True
+        activation.process.save(update_fields=["shipped"])
+
+
 viewsite.register(OrderFlow)
+viewsite.register(WholesaleFlow)
+viewsite.register(ParcelFlow)

@@ -38,3 +38,27 @@ class OrderLine(models.Model):
 
     def __str__(self):
         return f"{self.quantity} × {self.product}"
+
+
+class WholesaleProcess(Process):
+    """A wholesale order shipped from several warehouses: one parcel (a child process) per warehouse."""
+
+    customer = models.CharField(max_length=150)
+    warehouses = models.CharField(max_length=200, help_text="Comma-separated, e.g. Berlin, Hamburg.")
+    shipped = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "wholesale order"
+
+    def warehouse_list(self):
+        return [name.strip() for name in self.warehouses.split(",") if name.strip()]
+
+
+class ParcelProcess(Process):
+    """One warehouse's parcel of a wholesale order (started by its ``ship_parcels`` task)."""
+
+    warehouse = models.CharField(max_length=100)
+    tracking_number = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = "parcel"

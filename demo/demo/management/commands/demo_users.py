@@ -10,11 +10,21 @@ USERS = {
     "starter": ("starter", False, ["can_start_helloworldprocess", "view_helloworldprocess"]),
     "approver": ("approver", False, ["can_approve_helloworldprocess", "view_helloworldprocess"]),
     # order shipment
-    "clerk": ("clerk", False, ["can_start_orderprocess", "can_confirm_orderprocess", "view_orderprocess"]),
+    "clerk": (
+        "clerk",
+        False,
+        ["can_start_orderprocess", "can_confirm_orderprocess", "view_orderprocess", "can_start_wholesaleprocess"],
+    ),
     "packer": (
         "packer",
         False,
-        ["can_package_orderprocess", "can_courier_orderprocess", "can_freight_orderprocess", "view_orderprocess"],
+        [
+            "can_package_orderprocess",
+            "can_courier_orderprocess",
+            "can_freight_orderprocess",
+            "view_orderprocess",
+            "can_ship_parcelprocess",
+        ],
     ),
     # leave approval
     "employee": ("employee", False, ["can_start_leaveprocess", "view_leaveprocess"]),
