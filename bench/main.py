@@ -27,9 +27,11 @@ from .child import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 
-ORDER = ["hello_http", "hello_api", "split_join", "inbox", "concurrent_join"]
-DEFAULT_N = {"hello_http": 200, "hello_api": 1000, "split_join": 200, "inbox": 100_000, "concurrent_join": 50}
-QUICK_N = {"hello_http": 20, "hello_api": 50, "split_join": 20, "inbox": 2_000, "concurrent_join": 5}
+ORDER = ["hello_http", "hello_api", "split_join", "inbox", "concurrent_join", "subprocess"]
+DEFAULT_N = {
+    "hello_http": 200, "hello_api": 1000, "split_join": 200, "inbox": 100_000, "concurrent_join": 50, "subprocess": 100,
+}
+QUICK_N = {"hello_http": 20, "hello_api": 50, "split_join": 20, "inbox": 2_000, "concurrent_join": 5, "subprocess": 5}
 #: (scenario, variant, options): the comparable run first (variant None or the peer's lock), then extras
 RUNS = [
     ("hello_http", "handler", {}),
@@ -42,6 +44,7 @@ RUNS = [
     ("inbox", "1m", {"fill": "sql", "n": 1_000_000, "dbs": ("postgres",)}),  # the bar is on PostgreSQL
     ("concurrent_join", "select_for_update_lock", {}),
     ("concurrent_join", "cache_lock", {}),
+    ("subprocess", "ten_children", {}),  # ours only (the peer harness has none): an extra run
 ]
 QUICK_EXTRA_N = {"1m": 20_000}
 

@@ -838,10 +838,74 @@ def concurrent_join(n, threads=8, variant="select_for_update_lock", max_attempts
     }
 
 
+# -- 6. subprocess (ours only: the peer harness has no such scenario) ----------------------
+
+
+def subprocess(n, warmup=3, **_):
+    """A shipment starts 10 parcels (child processes) in its start step; each parcel is then done by code.
+
+    The figures are per shipment (11 processes: the parent and its 10 children),
+    with the statements of the start step (parent and children) and of the
+    children's last steps (the tenth moves the parent on) counted apart.
+    """
+    from bench.benchflows.flows import ParcelFlow, ShipmentFlow
+    from viewflow.models import Process, Task
+
+    steps = Steps("start", "finish")
+    durations = []
+
+    def one(i):
+        started = time.perf_counter()
+        with steps["start"].installed():
+            shipment = ShipmentFlow.start.run()
+        waiting = list(
+            Task.objects.filter(process__parent_task__process_id=shipment.pk, flow_task=ParcelFlow.deliver)
+            .order_by("pk")
+        )
+        with steps["finish"].installed():
+            for task in waiting:
+                ParcelFlow.deliver.run(task)
+        durations.append(time.perf_counter() - started)
+
+    wall = timed_loop(one, n, warmup, steps, durations)
+    shipments = Process.objects.filter(flow_class=ShipmentFlow)
+    parcels = Process.objects.filter(flow_class=ParcelFlow)
+    done_steps = Task.objects.filter(flow_task=ShipmentFlow.done).values("process_id")
+    from django.db.models import Count
+
+    twice = done_steps.annotate(k=Count("pk")).filter(k__gt=1).count()
+    expected = n + warmup
+    checks = {
+        "shipments_done": shipments.filter(status="DONE").count(),
+        "shipments_expected": expected,
+        "parcels_done": parcels.filter(status="DONE").count(),
+        "parcels_expected": expected * 10,
+        "shipments_moved_on_twice": twice,
+    }
+    checks["ok"] = (
+        checks["shipments_done"] == expected and checks["parcels_done"] == expected * 10 and twice == 0
+    )
+    return {
+        "wall_s": round(wall, 3),
+        "processes_per_s": round(n * 11 / wall, 2),
+        "shipments_per_s": round(n / wall, 2),
+        **sql_figures(steps.totals(), n),
+        "sql_per_step": {
+            "start_with_10_children": steps.per_step(n)["start"],
+            "ten_children_finishing": steps.per_step(n)["finish"],
+        },
+        "latency_per_process": latency_summary_ms(durations),  # per shipment (a parent and its 10 children)
+        "warmup_processes": warmup,
+        "checks": checks,
+        "notes": "a parent with 10 children; processes_per_s counts the parent and its children (11 per shipment)",
+    }
+
+
 SCENARIOS = {
     "hello_http": hello_http,
     "hello_api": hello_api,
     "split_join": split_join,
     "inbox": inbox,
     "concurrent_join": concurrent_join,
+    "subprocess": subprocess,
 }

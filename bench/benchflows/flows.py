@@ -9,6 +9,10 @@
 * :class:`SplitJoinFlow`: StartFunction → Split into 10 Handler branches → Join → End.
 * :class:`ConcurrentJoinFlow`: StartFunction → Split into 5 human tasks (``View``)
   and 5 ``Function`` tasks completed by outside code → Join → End.
+* :class:`ParcelFlow` / :class:`ShipmentFlow` (the ``subprocess`` scenario): a
+  shipment starts 10 parcels (NSubprocess), each a small flow that waits for
+  code (StartFunction → Function → End); the last parcel done moves the
+  shipment on to a Handler and its End.
 """
 
 from helloworld import tasks
@@ -111,6 +115,27 @@ class ConcurrentJoinFlow(Flow):
     a09 = flow.Function(_touch).Next(this.join)
     a10 = flow.Function(_touch).Next(this.join)
     join = flow.Join().Next(this.end)
+    end = flow.End()
+
+
+class ParcelFlow(Flow):
+    """Parcel: one child of a shipment, waiting for outside code."""
+
+    lock_impl = lock.select_for_update_lock
+
+    start = flow.StartFunction(lambda activation, item: None).Next(this.deliver)
+    deliver = flow.Function().Next(this.end)
+    end = flow.End()
+
+
+class ShipmentFlow(Flow):
+    """Shipment: ten parcels as child processes, then one step after them."""
+
+    lock_impl = lock.select_for_update_lock
+
+    start = flow.StartFunction().Next(this.parcels)
+    parcels = flow.NSubprocess(ParcelFlow.start, items=lambda activation: range(10)).Next(this.done)
+    done = flow.Handler(_touch).Next(this.end)
     end = flow.End()
 
 
