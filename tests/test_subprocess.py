@@ -201,7 +201,7 @@ def test_canceling_the_parent_cancels_its_children_and_theirs_in_one_operation()
     for process in (grand, parent, child):
         assert fresh(process).status == ProcessStatus.CANCELED
         assert not Task.objects.filter(process_id=process.pk, status__in=["NEW", "STARTED", "ERROR"]).exists()
-    with pytest.raises(FlowRuntimeError, match="cannot be run: its status is Canceled"):
+    with pytest.raises(FlowRuntimeError, match="is no longer waiting: its status is Canceled"):
         end_child(child)
 
 
@@ -344,3 +344,24 @@ def test_the_projects_subprocess_flows_pass_the_checks():
 
     for name in subprocess_flows.__all__:
         assert check_ids(getattr(subprocess_flows, name)) == [], name
+
+
+def test_a_subprocess_task_is_a_waiting_task_that_resumes_only_when_its_children_are_done():
+    """``operations.resume`` (the engine's way a waiting task goes on) refuses while a child runs."""
+    from viewflow.exceptions import FlowIllegalTransition
+    from viewflow.flow.base import WaitingTask
+
+    assert isinstance(NParentFlow.subs, WaitingTask)
+    parent = NParentFlow.start.run(["a", "b"])
+    subs = Task.objects.get(process_id=parent.pk, flow_task=NParentFlow.subs)
+    with pytest.raises(FlowIllegalTransition, match="2 of its 2 child processes are not done"):
+        operations.resume(subs)
+    first, second = children(parent)
+    end_child(first)
+    with pytest.raises(FlowIllegalTransition, match="1 of its 2 child processes are not done"):
+        operations.resume(subs)
+    assert fresh(parent).count == 0
+    end_child(second)
+    assert_moved_on_once(parent)
+    assert operations.resume(subs) is None  # no longer waiting: a late resume changes nothing
+    assert_moved_on_once(parent)

@@ -109,7 +109,7 @@ def test_a_child_ending_while_its_parent_is_canceled_parent_first(flow_lock, mon
     assert canceling.finish().error is None
     ending.finish()
     assert isinstance(ending.error, FlowRuntimeError)
-    assert "cannot be run: its status is Canceled" in str(ending.error)
+    assert "is no longer waiting: its status is Canceled" in str(ending.error)
 
     parent = fresh(parent)
     assert parent.status == ProcessStatus.CANCELED and parent.count == 0  # never moved on

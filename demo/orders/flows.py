@@ -125,7 +125,9 @@ class WholesaleFlow(Flow):
 
     process_cls = WholesaleProcess
 
-    start = flow.Start(StartView, fields=["customer", "warehouses"]).Permission(auto_create=True).Next(this.ship_parcels)
+    start = (
+        flow.Start(StartView, fields=["customer", "warehouses"]).Permission(auto_create=True).Next(this.ship_parcels)
+    )
     ship_parcels = (
         flow.NSubprocess(ParcelFlow.start, items=lambda activation: activation.process.warehouse_list())
         .Annotation(title="Ship a parcel per warehouse")

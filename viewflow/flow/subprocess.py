@@ -22,13 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import signals
-from ..activation import Activation, refresh_error_status, undoable
+from ..activation import WaitingActivation, refresh_error_status, undoable
 from ..base import NodeRef
-from ..exceptions import FlowRuntimeError
+from ..exceptions import FlowIllegalTransition, FlowRuntimeError
 from ..lineage import cancel_child
 from ..models import Process
 from ..status import ProcessStatus, TaskStatus
-from .base import Task
+from .base import WaitingTask
 from .start import StartFunction
 
 __all__ = ["Subprocess", "NSubprocess", "SubprocessActivation"]
@@ -42,12 +42,13 @@ def _key(pk):
     return str(pk)
 
 
-class SubprocessActivation(Activation):
+class SubprocessActivation(WaitingActivation):
     """The waiting task of a Subprocess node: starts its children, looks at them when one changes.
 
     :meth:`run` when the flow reaches the node, :meth:`look` whenever a child
     changes status (called under the parent's lock, see
-    :func:`viewflow.lineage.notify_parent`), :meth:`retry` by a manager.
+    :func:`viewflow.lineage.notify_parent`), which resumes the task
+    (``WaitingActivation.resume``) once every child is DONE; :meth:`retry` by a manager.
     """
 
     @property
@@ -130,7 +131,7 @@ class SubprocessActivation(Activation):
             self._start_next(statuses)
             return
         if len(children) == count and all(statuses[key] == ProcessStatus.DONE for key in children):
-            self.finish()
+            self.resume(statuses=statuses)
 
     def _start_next(self, statuses):
         """Sequential: start the children after the last DONE one, until one waits (or fails, or all are DONE)."""
@@ -154,6 +155,25 @@ class SubprocessActivation(Activation):
             self.fail(exc)
             return
         self.look(statuses)
+
+    def check_done(self, statuses=None):
+        """Raise unless every child of the task is started and DONE (``statuses`` saves reading them)."""
+        children = self.children or []
+        statuses = dict(statuses or {})
+        missing = [key for key in children if key not in statuses]
+        if missing:
+            statuses.update(self._read_statuses(missing))
+        waiting = [key for key in children if statuses.get(key) != ProcessStatus.DONE]
+        count = (self.task.data or {}).get("count")
+        if waiting or count is None or len(children) < count:
+            raise FlowIllegalTransition(
+                _("%(node)s cannot go on: %(waiting)s of its %(count)s child processes are not done.")
+                % {
+                    "node": self.flow_task.name,
+                    "waiting": len(waiting) + (count or 0) - len(children),
+                    "count": count or 0,
+                }
+            )
 
     def _read_statuses(self, keys):
         rows = Process._base_manager.using(self.step.using).filter(pk__in=keys).values_list("pk", "status")
@@ -233,7 +253,7 @@ class SubprocessActivation(Activation):
             )
 
 
-class Subprocess(Task):
+class Subprocess(WaitingTask):
     """Start a process of another flow through its ``StartFunction`` and wait until it is DONE.
 
     ``data(activation)`` returns the keyword arguments of the start function
@@ -243,6 +263,8 @@ class Subprocess(Task):
 
     task_type = "SUBPROCESS"
     activation_class = SubprocessActivation
+    #: the task waits STARTED; its children's ending resumes it
+    waiting_statuses = (TaskStatus.STARTED,)
     starts_subprocesses = True
     sequential = False
 
@@ -285,15 +307,16 @@ class Subprocess(Task):
         activation.run()
         return activation
 
+    def on_resume(self, activation, /, statuses=None):
+        """Resumed (by its last child, or by ``node.resume(task)``): only if every child is DONE."""
+        activation.check_done(statuses)
+
     def child_changed(self, step, task, news=None):
         """A child of ``task`` changed status; ``step`` holds this process's lock.
 
         ``news`` maps the child's key (as ``task.data`` stores it) to its new status.
         """
         self.activation_class(step, task).look(news)
-
-    def retry(self, activation):
-        activation.retry()
 
 
 class NSubprocess(Subprocess):
