@@ -119,3 +119,17 @@ def test_the_demos_wholesale_order_ships_one_parcel_per_warehouse_by_links(user_
     order.refresh_from_db()
     assert order.status == ProcessStatus.DONE and order.shipped
     assert sorted(ParcelProcess.objects.values_list("tracking_number", flat=True)) == ["TN-1", "TN-2"]
+
+
+def test_a_child_is_linked_only_for_users_who_may_see_its_flow(user_factory):
+    """The parent's page names every child, but links only those the user may see (the child flow's policy)."""
+    approver = user_factory("approver", "testapp.can_approve_sampleprocess")  # sees ViewChildFlow, not the parent
+    parent_viewer = user_factory("viewer", "testapp.view_sampleprocess")  # sees every flow of SampleProcess
+    parent = ViewParentFlow.start.run()
+    (child,) = SampleProcess.objects.filter(parent_task__process_id=parent.pk)
+    page = visitor_for(parent_viewer).open(f"/flows/viewparent/{parent.pk}/")
+    assert f'href="/flows/viewchild/{child.pk}/"' in page.html
+    assert visitor_for(approver).open(f"/flows/viewparent/{parent.pk}/").status == 403
+    child_page = visitor_for(approver).open(f"/flows/viewchild/{child.pk}/")
+    assert child_page.status == 200 and "Started by" in child_page.text
+    assert f'href="/flows/viewparent/{parent.pk}/"' not in child_page.html  # they may not see the parent's flow

@@ -208,8 +208,7 @@ class SubprocessActivation(WaitingActivation):
         A task whose children could not be started at all starts them again.
         The fresh children get the items the node's callables give now.
         """
-        self.check_permission(by is None or self.flow_class.can_manage(by), by, "retry")
-        self.require(TaskStatus.ERROR, action="retried")
+        self.check("retry", by)
         step, task = self.step, self.task
         if self.children is None:
             step.update_task(task, (TaskStatus.ERROR,), status=TaskStatus.STARTED, error="")

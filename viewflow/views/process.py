@@ -200,7 +200,8 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
         task = Task._base_manager.select_related("process").filter(pk=process.parent_task_id).first()
         if task is None:
             return {}
-        return {"parent_task": task, "parent_process": task.process, "parent_url": _process_page(task.process)}
+        user = self.request.user
+        return {"parent_task": task, "parent_process": task.process, "parent_url": _process_page(task.process, user)}
 
     def subprocesses_context(self):
         """The processes this one started (its Subprocess tasks' children), oldest first, up to the limit."""
@@ -212,8 +213,9 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
             .select_related("parent_task")
             .order_by("created", "pk")[: limit + 1]
         )
+        user, visible = self.request.user, {}
         for child in children:
-            child.vf_url = _process_page(child)
+            child.vf_url = _process_page(child, user, visible)
         return {"subprocesses": children[:limit], "more_subprocesses": len(children) > limit}
 
     def get_history_paginate_by(self):
@@ -245,9 +247,18 @@ class ProcessDetailView(FlowPermissionMixin, DetailView):
         )
 
 
-def _process_page(process):
-    """The site's page of ``process``, or "" when its flow is gone or not registered on the site."""
-    if process.flow_class is None:
+def _process_page(process, user, visible=None):
+    """The site's page of ``process`` for ``user``: "" when they may not see it, or its flow is gone or not on the site.
+
+    ``visible`` caches, per flow class, whether ``user`` may see the flow at all.
+    """
+    flow_class = process.flow_class
+    if flow_class is None:
+        return ""
+    visible = {} if visible is None else visible
+    if flow_class not in visible:
+        visible[flow_class] = flow_class.policy.can_view(user)
+    if not visible[flow_class] or not flow_class.policy.sees_process(user, process):
         return ""
     try:
         return process_url_of(process.flow_class, process.pk)
