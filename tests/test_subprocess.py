@@ -365,3 +365,17 @@ def test_a_subprocess_task_is_a_waiting_task_that_resumes_only_when_its_children
     assert_moved_on_once(parent)
     assert operations.resume(subs) is None  # no longer waiting: a late resume changes nothing
     assert_moved_on_once(parent)
+
+
+def test_subprocesses_on_parallel_branches_fire_their_join_once():
+    from tests.testapp.subprocess_flows import SplitParentFlow
+
+    parent = SplitParentFlow.start.run()
+    left, right = children(parent)
+    assert (left.text, left.status) == ("left", ProcessStatus.STARTED)
+    assert (right.text, right.status) == ("right", ProcessStatus.DONE)  # ended inside the parent's step
+    join = Task.objects.get(process_id=parent.pk, flow_task=SplitParentFlow.join)
+    assert join.status == TaskStatus.STARTED and fresh(parent).count == 0
+    end_child(left)
+    assert_moved_on_once(parent)
+    assert Task.objects.filter(process_id=parent.pk, flow_task=SplitParentFlow.join).count() == 1

@@ -32,6 +32,7 @@ __all__ = [
     "FailingParentFlow",
     "BranchParentFlow",
     "HoldingParentFlow",
+    "SplitParentFlow",
 ]
 
 
@@ -258,6 +259,20 @@ class HoldingParentFlow(Flow):
     sub = flow.Subprocess(WaitingChildFlow.start).Next(this.after)
     after = flow.Handler(count_run).Next(this.hold)
     hold = flow.Function().Next(this.end)
+    end = flow.End()
+
+
+class SplitParentFlow(Flow):
+    """Two subprocesses on parallel branches, joined: the Join fires once, after both."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_child).Next(this.split)
+    split = flow.Split().Next(this.left).Next(this.right)
+    left = flow.Subprocess(WaitingChildFlow.start, data=lambda activation: {"text": "left"}).Next(this.join)
+    right = flow.Subprocess(InstantChildFlow.start, data=lambda activation: {"text": "right"}).Next(this.join)
+    join = flow.Join().Next(this.after)
+    after = flow.Handler(count_run).Next(this.end)
     end = flow.End()
 
 
