@@ -252,6 +252,16 @@ def test_starting_children_costs_the_same_per_child_whatever_their_number():
     assert per_child <= 4, per_child  # its process (2 tables), its tasks, their links
 
 
+def test_starting_a_child_costs_the_same_whatever_the_number_of_nodes_it_passes():
+    """A child that runs through three gateways before it waits costs what one that waits at once does."""
+    from tests.testapp.subprocess_flows import LongParentFlow
+
+    short, _p = _count(lambda: NParentFlow.start.run(["a", "b", "c"]))
+    long, parent = _count(lambda: LongParentFlow.start.run(["a", "b", "c"]))
+    assert long == short
+    assert all(len(nodes(child)) == 5 for child in children(parent))  # start, one, two, three, wait
+
+
 def test_statements_per_child_start_and_finish():
     """Measured figures (also printed with -s); a change that adds statements must say why here."""
     start_one, parent = _count(lambda: ParentFlow.start.run())

@@ -33,6 +33,8 @@ __all__ = [
     "BranchParentFlow",
     "HoldingParentFlow",
     "SplitParentFlow",
+    "LongChildFlow",
+    "LongParentFlow",
 ]
 
 
@@ -274,6 +276,33 @@ class SplitParentFlow(Flow):
     join = flow.Join().Next(this.after)
     after = flow.Handler(count_run).Next(this.end)
     end = flow.End()
+
+
+class LongChildFlow(Flow):
+    """A child that passes three gateways before it waits: as many nodes as you like, started in one INSERT."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(fill_child).Next(this.one)
+    one = flow.If(lambda process: True).OnTrue(this.two).OnFalse(this.end)
+    two = flow.If(lambda process: True).OnTrue(this.three).OnFalse(this.end)
+    three = flow.Switch().Case(this.wait, cond=lambda process: True).Default(this.end)
+    wait = flow.Function().Next(this.end)
+    end = flow.End()
+
+
+class LongParentFlow(Flow):
+    """One LongChildFlow child per item."""
+
+    process_cls = SampleProcess
+
+    start = flow.StartFunction(this.fill).Next(this.subs)
+    subs = flow.NSubprocess(LongChildFlow.start, items=items_of).Next(this.after)
+    after = flow.Handler(count_run).Next(this.end)
+    end = flow.End()
+
+    def fill(self, activation, items):
+        activation.process.items = list(items)
 
 
 for _flow in (ViewChildFlow, ViewParentFlow, NParentFlow, ParentFlow):
