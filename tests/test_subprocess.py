@@ -389,3 +389,27 @@ def test_subprocesses_on_parallel_branches_fire_their_join_once():
     end_child(left)
     assert_moved_on_once(parent)
     assert Task.objects.filter(process_id=parent.pk, flow_task=SplitParentFlow.join).count() == 1
+
+
+def test_items_that_raise_leave_the_task_in_error_with_nothing_started_and_retry_starts_them():
+    """The node's callables run in a savepoint: a failure keeps the step that reached the node, starts no child."""
+    def broken_items(activation):
+        raise LookupError("the warehouse list is unreachable")
+
+    original = NParentFlow.subs.items
+    NParentFlow.subs.items = broken_items
+    try:
+        parent = NParentFlow.start.run(["a", "b"])
+    finally:
+        NParentFlow.subs.items = original
+    subs = Task.objects.get(process_id=parent.pk, flow_task=NParentFlow.subs)
+    assert subs.status == TaskStatus.ERROR and "the warehouse list is unreachable" in subs.error
+    assert children(parent) == [] and fresh(parent).status == ProcessStatus.ERROR
+    assert Task.objects.get(process_id=parent.pk, flow_task=NParentFlow.start).status == TaskStatus.DONE
+
+    operations.retry(subs)  # the items can be read now: both children start
+    assert [child.text for child in children(parent)] == ["a", "b"]
+    assert Task.objects.get(pk=subs.pk).status == TaskStatus.STARTED and fresh(parent).status == ProcessStatus.STARTED
+    for child in children(parent):
+        end_child(child)
+    assert_moved_on_once(parent)
