@@ -15,7 +15,8 @@ from django.core.management import call_command
 from leave.flows import LeaveFlow
 from leave.models import LongLeavePolicy
 from leave.signals import employee_returned
-from orders.flows import OrderFlow
+from orders.flows import OrderFlow, ParcelFlow, WholesaleFlow
+from orders.models import ParcelProcess
 from viewflow.status import ProcessStatus, TaskStatus
 from viewflow.testing import FlowTestError, InvalidForm
 from viewflow.testing.forms import browser_data
@@ -153,6 +154,23 @@ def test_payment_for_an_unknown_order_is_an_error(orders):
 
     with pytest.raises(FlowRuntimeError, match="no waiting task"):
         orders.run("wait_payment", 12345, "PAY-0")
+
+
+def test_wholesale_order_ships_a_parcel_per_warehouse_as_child_processes(flow_tester, flow_user):
+    clerk = flow_user("wholesaler", WholesaleFlow.start)
+    shipper = flow_user("shipper", ParcelFlow.ship)
+    run = flow_tester(WholesaleFlow).start(clerk, customer="ACME", warehouses="Berlin, Hamburg")
+    run.assert_path("start", "ship_parcels").assert_status("STARTED")
+    children = ParcelProcess.objects.filter(parent_task__process_id=run.pk).order_by("pk")
+    berlin, hamburg = (flow_tester(ParcelFlow).process(child) for child in children)
+    assert (berlin.process.warehouse, hamburg.process.warehouse) == ("Berlin", "Hamburg")
+
+    berlin.complete("ship", shipper, tracking_number="TN-1")
+    berlin.assert_status("DONE").assert_path("start", "ship", "end")
+    assert run.task("ship_parcels").status == TaskStatus.STARTED  # waits for Hamburg's parcel
+    hamburg.complete("ship", shipper, tracking_number="TN-2")
+    run.assert_status("DONE").assert_path("start", "ship_parcels", "mark_shipped", "end")
+    assert run.process.shipped
 
 
 # -- leave -----------------------------------------------------------------------

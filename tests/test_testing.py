@@ -16,7 +16,7 @@ from viewflow.activation import step_observers
 from viewflow.status import ProcessStatus, TaskStatus
 from viewflow.test import FlowTest
 from viewflow.testing import FlowTester, FlowTestError, InvalidForm, make_user
-from viewflow.testing.paths import build_path, normalise_path
+from viewflow.testing.paths import build_path, flow_order, normalise_path
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +163,12 @@ def test_build_path_reads_tokens():
     assert build_path(items) == ["start", "split", [("a",), ("b", "b2")], "join", "end"]
     assert normalise_path(["start", (("b", "b2"), "a"), "join"]) == ["start", [("a",), ("b", "b2")], "join"]
     assert build_path([]) == []
+
+
+def test_flow_order_puts_each_task_after_the_tasks_it_came_from():
+    # a Subprocess's task is written before the start task that led to it (its key is needed first)
+    assert flow_order([7, 6, 8], [(7, 6), (8, 7)]) == [6, 7, 8]
+    assert flow_order([1, 2, 3, 4], [(2, 1), (3, 1), (4, 2), (4, 3)]) == [1, 2, 3, 4]  # else: written order
 
 
 def test_advance_moves_the_clock_of_the_steps_and_asks_for_the_timers(flow_tester, starter, approver):

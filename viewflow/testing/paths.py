@@ -15,7 +15,9 @@ order its branches ran in.
 
 from __future__ import annotations
 
-__all__ = ["build_path", "normalise_path"]
+import heapq
+
+__all__ = ["build_path", "normalise_path", "flow_order"]
 
 
 class _Group:
@@ -88,3 +90,34 @@ def _branch(branch):
 
 def _name(element):
     return element if isinstance(element, str) else getattr(element, "name", element)
+
+
+def flow_order(keys, links):
+    """``keys`` (task keys, in the order they were written) reordered so each task follows the tasks it came from.
+
+    ``links`` are ``(task key, previous task key)`` pairs. A step writes a
+    task early when its key is needed (a Subprocess's task, before the children
+    that point at it), so key order alone can put a task before its predecessor;
+    otherwise the written order is kept.
+    """
+    position = {key: n for n, key in enumerate(keys)}
+    waiting_for = {key: 0 for key in keys}
+    followers = {key: [] for key in keys}
+    for key, previous in links:
+        if key in position and previous in position and key != previous:
+            waiting_for[key] += 1
+            followers[previous].append(key)
+    ready = [position[key] for key in keys if not waiting_for[key]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        key = keys[heapq.heappop(ready)]
+        order.append(key)
+        for follower in followers[key]:
+            waiting_for[follower] -= 1
+            if not waiting_for[follower]:
+                heapq.heappush(ready, position[follower])
+    if len(order) < len(keys):  # a loop in the links (cannot happen in a flow): keep the written order for the rest
+        placed = set(order)
+        order.extend(key for key in keys if key not in placed)
+    return order

@@ -41,7 +41,7 @@ from ..signals import flow_started
 from ..status import ACTIVE_TASK_STATUSES, TaskStatus
 from ..views.urls import flow_url, task_url
 from .forms import browser_data, form_errors
-from .paths import build_path, normalise_path
+from .paths import build_path, flow_order, normalise_path
 
 __all__ = ["FlowTester", "ProcessRun", "FlowTestError", "InvalidForm"]
 
@@ -465,13 +465,23 @@ class ProcessRun:
 
     # -- what happened ------------------------------------------------------------------
 
+    def _in_flow_order(self):
+        """Every task of the process, each after the tasks it came from (see :func:`paths.flow_order`)."""
+        tasks = {task.pk: task for task in self.tasks()}
+        links = self.flow_class.task_cls.previous.through._default_manager.filter(
+            from_task_id__in=list(tasks)
+        ).values_list("from_task_id", "to_task_id")
+        return [tasks[key] for key in flow_order(list(tasks), links)]
+
     def nodes(self):
         """The node names of this process's tasks, in the order they were created."""
-        return [task.flow_task.name if task.flow_task else "?" for task in self.tasks()]
+        return [task.flow_task.name if task.flow_task else "?" for task in self._in_flow_order()]
 
     def path(self):
         """The path the process took, with split branches as groups (see :mod:`viewflow.testing.paths`)."""
-        return build_path((task.flow_task.name if task.flow_task else "?", task.token) for task in self.tasks())
+        return build_path(
+            (task.flow_task.name if task.flow_task else "?", task.token) for task in self._in_flow_order()
+        )
 
     def assert_path(self, *expected):
         """Assert the process took exactly this path: node names in order, a split's branches as a group.
