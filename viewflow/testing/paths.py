@@ -101,7 +101,7 @@ def flow_order(keys, links):
     otherwise the written order is kept.
     """
     position = {key: n for n, key in enumerate(keys)}
-    waiting_for = {key: 0 for key in keys}
+    waiting_for = dict.fromkeys(keys, 0)
     followers = {key: [] for key in keys}
     for key, previous in links:
         if key in position and previous in position and key != previous:
