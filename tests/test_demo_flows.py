@@ -16,7 +16,6 @@ from leave.flows import LeaveFlow
 from leave.models import LongLeavePolicy
 from leave.signals import employee_returned
 from orders.flows import OrderFlow, ParcelFlow, WholesaleFlow
-from orders.models import ParcelProcess
 from viewflow.status import ProcessStatus, TaskStatus
 from viewflow.testing import FlowTestError, InvalidForm
 from viewflow.testing.forms import browser_data
@@ -161,9 +160,9 @@ def test_wholesale_order_ships_a_parcel_per_warehouse_as_child_processes(flow_te
     shipper = flow_user("shipper", ParcelFlow.ship)
     run = flow_tester(WholesaleFlow).start(clerk, customer="ACME", warehouses="Berlin, Hamburg")
     run.assert_path("start", "ship_parcels").assert_status("STARTED")
-    children = ParcelProcess.objects.filter(parent_task__process_id=run.pk).order_by("pk")
-    berlin, hamburg = (flow_tester(ParcelFlow).process(child) for child in children)
+    berlin, hamburg = run.children("ship_parcels")
     assert (berlin.process.warehouse, hamburg.process.warehouse) == ("Berlin", "Hamburg")
+    assert berlin.flow_class is ParcelFlow and isinstance(berlin.process, ParcelFlow.process_cls)
 
     berlin.complete("ship", shipper, tracking_number="TN-1")
     berlin.assert_status("DONE").assert_path("start", "ship", "end")

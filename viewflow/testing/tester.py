@@ -187,6 +187,14 @@ class FlowTester:
         with self.committed():
             return signal.send(sender=sender, **kwargs)
 
+    def tester_for(self, flow_class):
+        """A tester of another flow (a subprocess's) with this one's options, clock and logged-in clients."""
+        if flow_class is self.flow_class:
+            return self
+        other = type(self)(flow_class, run_jobs=self.runs_jobs, client_class=self.client_class)
+        other.offset, other._clients = self.offset, self._clients
+        return other
+
     def process(self, process):
         """The :class:`ProcessRun` of a process started some other way (or of its primary key)."""
         if not isinstance(process, Process):
@@ -437,6 +445,16 @@ class ProcessRun:
             )
         task.refresh_from_db()
         return task
+
+    def children(self, node=None):
+        """The processes this one's Subprocess tasks (of ``node``) started, oldest first, as :class:`ProcessRun`."""
+        children = Process._default_manager.filter(parent_task__process_id=self.pk)
+        if node is not None:
+            children = children.filter(parent_task__flow_task=self.tester.node(node))
+        return [
+            self.tester.tester_for(child.flow_class).process(child.pk)
+            for child in children.order_by(*_creation_order(Process))
+        ]
 
     # -- code, jobs, time -------------------------------------------------------------
 
