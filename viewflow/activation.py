@@ -19,10 +19,11 @@ a second one: a transition costs a handful of statements whatever the flow.
 from __future__ import annotations
 
 import traceback
+import uuid
 from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, Error, connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -42,6 +43,7 @@ __all__ = [
     "HumanActivation",
     "AutomatedActivation",
     "WaitingActivation",
+    "JobActivation",
     "activate",
     "resume_task",
     "fail_waiting_task",
@@ -549,6 +551,28 @@ class Activation:
         self.step.update_task(self.task, (TaskStatus.DONE,), status=reopened, finished=None)
         _refresh_error_status(self.step)
 
+    def note_error(self, note):
+        """Write ``note`` in the task's ``error`` field, its status unchanged (conditionally, as every update)."""
+        self.step.update_task(self.task, (self.task.status,), error=note)
+
+    def cancel_others(self, token_prefix):
+        """Cancel the other active tasks of a token group (a first-wins Join closing its split's branches)."""
+        self.step.cancel_active(token_prefix, exclude=[self.task])
+        if self.process.status == ProcessStatus.ERROR:  # a canceled branch may have been the failed one
+            refresh_error_status(self.step)
+
+    def end_process(self, in_database=True):
+        """The flow reached its end: cancel every other active task and finish the process (DONE).
+
+        ``in_database=False``: only the tasks this step holds can be active (the
+        flow never runs two branches at once), so no UPDATE is needed for them.
+        """
+        step = self.step
+        step.cancel_active(exclude=[self.task], in_database=in_database)
+        step.set_process_status(ProcessStatus.DONE, finished=self.task.finished or timezone.now())
+        step.emit(signals.task_finished, process=self.process, task=self.task)
+        step.emit(signals.flow_finished, process=self.process)
+
     def fail(self, exc):
         """Save the task in ERROR with the traceback of ``exc``; the process shows ERROR."""
         step, task = self.step, self.task
@@ -611,56 +635,72 @@ def undoable(using):
     registered with ``transaction.on_commit`` are dropped either way. Code that
     catches a database error which broke the transaction (PostgreSQL aborts it)
     fails too, as it would inside ``transaction.atomic()``.
+
+    Built on Django's public API: an execute wrapper (``connection.execute_wrapper``)
+    enters a ``transaction.atomic()`` block just before the code's first
+    statement, and leaves it when the code returns or raises, so Django creates,
+    releases or rolls back the savepoint and drops the callbacks registered in
+    it. One thing has no public API: withdrawing the ``on_commit`` callbacks a
+    failing node registered *before* its first statement (there was no
+    savepoint yet); :func:`_drop_callbacks_since` does that from the
+    connection's list of callbacks. The public alternative, a savepoint for
+    every node, costs two statements per automated node that runs code.
     """
-    connection = connections[using]
-    if not connection.in_atomic_block or connection.needs_rollback:
+    if transaction.get_autocommit(using) or transaction.get_rollback(using):
         with transaction.atomic(using=using):
             yield
         return
-    connection.savepoint_state += 1
-    sid = f"vf{connection.savepoint_state}"
-    created = False
-
-    def savepoint_first(execute, sql, params, many, context):
-        nonlocal created
-        if not created:
-            created = True
-            with connection.cursor() as cursor:
-                cursor.execute(connection.ops.savepoint_create_sql(sid))
-        return execute(sql, params, many, context)
-
-    connection.savepoint_ids.append(sid)  # on_commit callbacks registered inside belong to it
+    connection = connections[using]
+    lazy = _LazySavepoint(using)
+    callbacks_before = len(connection.run_on_commit)
     try:
-        with connection.execute_wrapper(savepoint_first):
+        with connection.execute_wrapper(lazy):
             yield
-        failed = connection.needs_rollback  # the code swallowed a database error
-    except BaseException:
-        _undo(connection, sid, created)
+    except BaseException as exc:
+        if lazy.atomic is not None:
+            lazy.atomic.__exit__(type(exc), exc, exc.__traceback__)  # back to the savepoint, its callbacks dropped
+        else:
+            transaction.set_rollback(False, using=using)  # no statement was sent: nothing to roll back
+        _drop_callbacks_since(connection, callbacks_before)
         raise
-    finally:
-        connection.savepoint_ids.remove(sid)
-    if created and not failed:
+    caught = transaction.get_rollback(using)  # the code swallowed a database error the ORM marked
+    if lazy.atomic is not None:
         try:
-            connection.savepoint_commit(sid)
+            lazy.atomic.__exit__(None, None, None)  # releases the savepoint (or rolls back to it when marked)
         except DatabaseError:  # PostgreSQL: the code caught an error that aborted the transaction
-            failed = True
-    if failed:
-        _undo(connection, sid, created)
+            caught = True
+    if caught:
+        if lazy.atomic is None:
+            transaction.set_rollback(False, using=using)
+        _drop_callbacks_since(connection, callbacks_before)
         raise transaction.TransactionManagementError(
             _("The node's code caught a database error; its writes were rolled back.")
         )
 
 
-def _undo(connection, sid, created):
-    connection.needs_rollback = False
-    if not created:
-        connection.run_on_commit = [entry for entry in connection.run_on_commit if sid not in entry[0]]
-        return
-    try:
-        connection.savepoint_rollback(sid)
-        connection.savepoint_commit(sid)
-    except Error:
-        connection.needs_rollback = True
+class _LazySavepoint:
+    """An execute wrapper that opens a nested ``transaction.atomic()`` just before the first statement."""
+
+    def __init__(self, using):
+        self.using = using
+        self.atomic = None
+        self._opening = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.atomic is None and not self._opening:
+            self._opening = True  # the SAVEPOINT statement itself passes through this wrapper
+            try:
+                atomic = transaction.atomic(using=self.using)
+                atomic.__enter__()
+                self.atomic = atomic
+            finally:
+                self._opening = False
+        return execute(sql, params, many, context)
+
+
+def _drop_callbacks_since(connection, count):
+    """Withdraw the ``on_commit`` callbacks registered after the first ``count`` (no public API does)."""
+    del connection.run_on_commit[count:]
 
 
 def close_branch(step, task):
@@ -740,11 +780,33 @@ class HumanActivation(Activation):
             self.task, (self.task.status,), status=TaskStatus.ASSIGNED, owner=user, started=timezone.now()
         )
 
+    def assign_owner(self):
+        """Give the task to its node's ``.Assign(...)`` owner, if it names one.
+
+        A callable that raises (say, a lookup that finds nobody) is the flow's
+        error, not the person's who led here: the task is saved in ERROR with the
+        traceback, the step is kept, and ``retry`` asks the callable again.
+        """
+        node, step, task = self.flow_task, self.step, self.task
+        if node._assign is None:
+            return
+        if callable(node._assign):
+            try:
+                with transaction.atomic(using=step.using):
+                    owner = node.resolve_owner(self.process, step)
+            except Exception as exc:
+                self.fail(exc)
+                return
+        else:
+            owner = node._assign
+        if owner is not None:
+            step.update_task(task, (task.status,), status=TaskStatus.ASSIGNED, owner=owner, started=timezone.now())
+
     def retry(self, by=None):
         """Ask the node's ``.Assign(...)`` callable again for a task it failed to assign."""
         self.check("retry", by)
         self.step.update_task(self.task, (TaskStatus.ERROR,), status=TaskStatus.NEW, error="")
-        self.flow_task.assign_owner(self)
+        self.assign_owner()
         refresh_error_status(self.step)
 
     def check_done(self, by=None):
@@ -809,6 +871,30 @@ class WaitingActivation(AutomatedActivation):
         self.check("retry", by)
         self.step.update_task(self.task, (TaskStatus.ERROR,), status=self.flow_task.waiting_statuses[0], error="")
         refresh_error_status(self.step)
+
+
+class JobActivation(WaitingActivation):
+    """A job task: SCHEDULED in the step that reached it, run later by :func:`viewflow.flow.job.run_job`."""
+
+    def retry(self, by=None, scheduled=False):
+        """Dispatch the job again: an ERROR task, or with ``scheduled=True`` a SCHEDULED one too.
+
+        ``scheduled=True`` is for a task whose message was never sent (the
+        broker was down when its step committed) or was lost: the task gets a
+        new message id and a new message. Should the old message still turn
+        up, whichever arrives first runs the job; the other finds the task no
+        longer SCHEDULED and does nothing.
+        """
+        self.check("retry", by, statuses=(TaskStatus.ERROR, TaskStatus.SCHEDULED) if scheduled else None)
+        self.reschedule()
+
+    def reschedule(self):
+        """Back to SCHEDULED with a new message id; the node sends the new message once the step commits."""
+        self.step.update_task(
+            self.task, (self.task.status,), status=TaskStatus.SCHEDULED, error="", external_task_id=uuid.uuid4().hex
+        )
+        refresh_error_status(self.step)
+        self.flow_task.dispatch_on_commit(self.step, self.task)
 
 
 def resume_task(node, process_pk, task_pk, args=(), payload=None):

@@ -28,8 +28,7 @@ import uuid
 from contextlib import ExitStack, contextmanager, nullcontext
 
 from django.core.cache import caches
-from django.core.exceptions import ObjectDoesNotExist
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
 
 from . import statements
 from .exceptions import FlowLockFailed
@@ -42,7 +41,30 @@ __all__ = [
     "select_for_update_lock",
     "cache_lock",
     "lock_in_order",
+    "lock_not_available",
 ]
+
+#: what the databases answer a ``NOWAIT`` lock request on a row another transaction holds:
+#: PostgreSQL's SQLSTATE 55P03 (lock_not_available), MySQL's error 3572 (ER_LOCK_NOWAIT),
+#: Oracle's ORA-00054
+_LOCK_NOT_AVAILABLE_SQLSTATES = frozenset({"55P03"})
+_LOCK_NOT_AVAILABLE_CODES = frozenset({3572, 54})
+
+
+def lock_not_available(exc):
+    """Is ``exc`` (a database error) the database saying a ``NOWAIT`` lock is held by someone else?
+
+    Read from the driver's error the database sent (its SQLSTATE or error
+    code, ``exc.__cause__``), never from the wording of the message.
+    """
+    cause = exc.__cause__ or exc
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if sqlstate is not None:
+        return sqlstate in _LOCK_NOT_AVAILABLE_SQLSTATES
+    code = getattr(cause, "code", None)  # Oracle (python-oracledb)
+    if code is None and cause.args and isinstance(cause.args[0], int):  # MySQL drivers: (code, message)
+        code = cause.args[0]
+    return code in _LOCK_NOT_AVAILABLE_CODES
 
 
 class BaseLock:
@@ -142,10 +164,8 @@ class SelectForUpdateLock(BaseLock):
             task = read_task(flow_class, process_pk, task_pk, using)
             task.process = process
             return task
-        except ObjectDoesNotExist:
-            raise
-        except Exception as exc:  # NOWAIT lock busy
-            if self.nowait and "lock" in str(exc).lower():
+        except OperationalError as exc:
+            if self.nowait and lock_not_available(exc):
                 raise FlowLockFailed(f"process {process_pk} of {flow_class.process_cls.__name__} is locked") from exc
             raise
 

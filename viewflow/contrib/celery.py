@@ -22,7 +22,7 @@ import uuid
 
 from django.utils.translation import gettext as _
 
-from ..activation import refresh_error_status
+from ..activation import run_task_step
 from ..fields import node_path
 from ..flow.job import JobNode, flow_job, jobs_are_held
 from ..status import TaskStatus
@@ -48,19 +48,15 @@ class Job(JobNode):
         task = self.make_task(
             step, previous, token, task, status=TaskStatus.SCHEDULED, external_task_id=uuid.uuid4().hex
         )
-        self._dispatch_on_commit(step, task)
+        self.dispatch_on_commit(step, task)
         return self.activation_class(step, task)
 
     def reschedule(self, activation):
         """Back to SCHEDULED with a new message id; the new message goes out on commit."""
-        step, task = activation.step, activation.task
-        step.update_task(
-            task, (task.status,), status=TaskStatus.SCHEDULED, error="", external_task_id=uuid.uuid4().hex
-        )
-        refresh_error_status(step)
-        self._dispatch_on_commit(step, task)
+        activation.reschedule()
 
-    def _dispatch_on_commit(self, step, task):
+    def dispatch_on_commit(self, step, task):
+        """Send the job's message (:meth:`dispatch`) once ``step`` commits."""
         step.on_commit(functools.partial(self.dispatch, task))
 
     @property
@@ -102,13 +98,13 @@ class Job(JobNode):
         note = _("The job's message could not be sent; retry the task with its SCHEDULED status allowed.")
         error = note + "\n\n" + "".join(traceback.format_exception(exc))
         try:
-            type(task)._base_manager.using(task._state.db).filter(
-                pk=task.pk, status=TaskStatus.SCHEDULED, external_task_id=task.external_task_id
-            ).update(error=error)
+            with run_task_step(self.flow_class, task.process_id, task.pk) as (step, fresh):
+                # under the lock, and only on the task as this message left it: a retry may have sent a new one
+                if fresh.status == TaskStatus.SCHEDULED and fresh.external_task_id == task.external_task_id:
+                    self.activation_class(step, fresh).note_error(error)
+                    task.error = error
         except Exception:  # the database may be what failed: the log above is all we can do
             logger.exception("viewflow: could not note the dispatch failure on task %s", task.pk)
-        else:
-            task.error = error
 
     def __str__(self):
         return _("Job %(name)s") % {"name": self.name}

@@ -30,7 +30,6 @@ branches come from a callable). What a node may override:
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -392,26 +391,8 @@ class HumanTask(PermissionMixin, Task):
         return activation
 
     def assign_owner(self, activation):
-        """Give the task to its ``.Assign(...)`` owner, if any.
-
-        A callable that raises (say, a lookup that finds nobody) is the flow's
-        error, not the person's who led here: the task is saved in ERROR with the
-        traceback, the step is kept, and ``retry`` asks the callable again.
-        """
-        if self._assign is None:
-            return
-        step, task = activation.step, activation.task
-        if callable(self._assign):
-            try:
-                with transaction.atomic(using=step.using):
-                    owner = self.resolve_owner(activation.process, step)
-            except Exception as exc:
-                activation.fail(exc)
-                return
-        else:
-            owner = self._assign
-        if owner is not None:
-            step.update_task(task, (task.status,), status=TaskStatus.ASSIGNED, owner=owner, started=timezone.now())
+        """Give the task to its ``.Assign(...)`` owner, if any (:meth:`HumanActivation.assign_owner`)."""
+        activation.assign_owner()
 
     def can_execute(self, user, task):
         """May ``user`` do ``task`` now (open its form)? The ``complete`` rule and the flow's policy answer."""

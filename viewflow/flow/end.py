@@ -6,8 +6,7 @@ import functools
 
 from django.utils import timezone
 
-from .. import signals
-from ..status import ProcessStatus, TaskStatus
+from ..status import TaskStatus
 from .base import Event
 
 __all__ = ["End"]
@@ -43,10 +42,7 @@ class End(Event):
         now = timezone.now()
         task = self.make_task(step, previous, token, task, status=TaskStatus.DONE, started=now, finished=now)
         # with one branch at a time, the only active tasks are this step's: no UPDATE needed
-        step.cancel_active(exclude=[task], in_database=not runs_one_branch(step.flow_class))
-        step.set_process_status(ProcessStatus.DONE, finished=now)
-        step.emit(signals.task_finished, process=step.process, task=task)
-        step.emit(signals.flow_finished, process=step.process)
+        self.activation_class(step, task).end_process(in_database=not runs_one_branch(step.flow_class))
         return task
 
     def outgoing(self):

@@ -9,9 +9,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .. import statements
-from ..activation import refresh_error_status
 from ..exceptions import FlowRuntimeError
-from ..status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
+from ..status import ACTIVE_TASK_STATUSES, TaskStatus
 from .base import Edge, Gateway
 
 __all__ = ["If", "Switch", "Split", "Join"]
@@ -256,9 +255,7 @@ class Join(Gateway):
             return None  # already fired (wait_all=False): a late branch changes nothing
         activation = self.activation_class(step, join_task)
         if not self.wait_all:
-            step.cancel_active(f"{group}.", exclude=[join_task])
-            if step.process.status == ProcessStatus.ERROR:  # a canceled branch may have been the failed one
-                refresh_error_status(step)
+            activation.cancel_others(f"{group}.")
         elif (
             step.count_active(f"{group}.", exclude=[join_task], in_database=open_in_database is None)
             or open_in_database

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 
 from django.utils import timezone
 
-from ..activation import WaitingActivation
+from ..activation import JobActivation
 from ..fields import import_node
 from ..status import TaskStatus
 from .base import WaitingTask
@@ -48,22 +48,6 @@ def jobs_are_held():
     return _held.get()
 
 
-class JobActivation(WaitingActivation):
-    """A job task: SCHEDULED in the step that reached it, run later by :func:`run_job`."""
-
-    def retry(self, by=None, scheduled=False):
-        """Dispatch the job again: an ERROR task, or with ``scheduled=True`` a SCHEDULED one too.
-
-        ``scheduled=True`` is for a task whose message was never sent (the
-        broker was down when its step committed) or was lost: the task gets a
-        new message id and a new message. Should the old message still turn
-        up, whichever arrives first runs the job; the other finds the task no
-        longer SCHEDULED and does nothing.
-        """
-        self.check("retry", by, statuses=(TaskStatus.ERROR, TaskStatus.SCHEDULED) if scheduled else None)
-        self.flow_task.reschedule(self)
-
-
 class JobNode(WaitingTask):
     """Base of job nodes (``celery.Job``): a task SCHEDULED until its message runs it.
 
@@ -82,7 +66,7 @@ class JobNode(WaitingTask):
         task.started = timezone.now()
         func(*args, activation)
         if task.error:  # a note that an earlier message could not be sent: no longer true
-            activation.step.update_task(task, (TaskStatus.SCHEDULED,), error="")
+            activation.note_error("")
 
     def moved_on(self, task, /, *args, **payload):
         if task is None:

@@ -25,7 +25,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, Resolver404, get_urlconf, resolve, reverse
-from django.utils.functional import LazyObject, cached_property, empty
+from django.utils.functional import LazyObject, cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -93,9 +93,11 @@ def _resolve_user(request):
     """
     user = getattr(request, "user", None)
     if isinstance(user, LazyObject):
-        if user._wrapped is empty:
-            user._setup()
-        request.user = user._wrapped
+        # a method read through the proxy is bound to the object it stands for (reading it sets the proxy up
+        # once, as any attribute would): that object, with no private attribute of the proxy read
+        resolved = getattr(getattr(user, "get_username", None), "__self__", None)
+        if resolved is not None:
+            request.user = resolved
 
 
 class SiteLoginRequiredMixin(LoginRequiredMixin):
