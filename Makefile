@@ -19,7 +19,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[celery,postgres,test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[celery,postgres,rest,test]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -58,7 +58,7 @@ test-django6:
 $(STAMP6): pyproject.toml
 	test -x $(VENV6)/bin/python || $(PYTHON312) -m venv $(VENV6)
 	$(VENV6)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(VENV6)/bin/python -m pip install --quiet --disable-pip-version-check "Django>=6,<7" -e ".[celery,postgres,test]"
+	$(VENV6)/bin/python -m pip install --quiet --disable-pip-version-check "Django>=6,<7" -e ".[celery,postgres,rest,test]"
 	touch $(STAMP6)
 
 clean:

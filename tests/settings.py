@@ -19,6 +19,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "viewflow",
+    "viewflow.contrib.rest",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "helloworld",
     "orders",
     "leave",
@@ -88,3 +93,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = None
 #: Redis database index the Celery tests use (several checkouts may test at once)
 REDIS_TEST_URL = f"redis://127.0.0.1:6379/{os.environ.get('VIEWFLOW_TEST_REDIS_DB', '0')}"
+# the REST API (viewflow.contrib.rest): sessions, tokens and basic auth, as docs/rest.md sets up
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+}

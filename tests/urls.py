@@ -6,4 +6,5 @@ from viewflow.site import viewsite
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("flows/", include(viewsite.urls)),
+    path("api/", include("viewflow.contrib.rest.urls")),
 ]

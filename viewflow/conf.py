@@ -12,6 +12,8 @@ DEFAULTS = {
     "PAGE_SIZE": 25,
     # the site's title in the navigation bar
     "SITE_TITLE": "Viewflow",
+    # the REST API's authentication classes (dotted paths); None: REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES
+    "REST_AUTHENTICATION_CLASSES": None,
 }
 
 

@@ -14,7 +14,7 @@ from viewflow.policy import FlowPolicy
 from viewflow.site import viewsite
 from viewflow.views import ProcessView, StartView
 
-from . import signals, views
+from . import rest_flows, signals, views  # noqa: F401  (rest_flows: the REST API's serializer nodes, on the site)
 from .models import SampleProcess, SampleTask
 
 

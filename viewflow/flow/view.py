@@ -17,6 +17,20 @@ class ViewMixin:
         self._view = view
         self._view_kwargs = view_kwargs
         self._view_callable = None
+        self.api_serializer = None
+
+    def Serializer(self, serializer_class):
+        """The body the REST API takes for this node, where the view's form cannot serve.
+
+        ``serializer_class`` is a Django REST framework serializer class or its
+        dotted path (so that flows need not import the framework). The API
+        validates the body with it and calls its ``save()`` inside the step, with
+        ``instance`` the process and ``context["activation"]`` the activation, then
+        completes the task. Without it the API validates with the view's own form;
+        a view whose form cannot be found (a function view, say) refuses the API.
+        """
+        self.api_serializer = serializer_class
+        return self
 
     @property
     def view(self):
