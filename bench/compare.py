@@ -259,7 +259,9 @@ def report(ours, peer, dbs):
         ]:
             if not result or result.get("skipped") or "queue" not in result:
                 continue
-            for page in ("queue", "inbox"):
+            for page in ("queue", "inbox", "api_inbox"):
+                if page not in result:  # the REST API's page: ours only
+                    continue
                 q = result[page]
                 pages.append(
                     [
@@ -267,7 +269,7 @@ def report(ours, peer, dbs):
                         label,
                         f"{result.get('processes', result.get('n')):,}",
                         page,
-                        f"{q['total_rows']:,}",
+                        f"{q['total_rows']:,}" if q["total_rows"] is not None else "-",
                         fmt(q["first_page_sql_ms_median"], 2),
                         fmt(q["view_data_ms_median"], 2),
                         fmt(q["http_get_ms_median"], 1),
@@ -291,7 +293,9 @@ def report(ours, peer, dbs):
         for _variant, result in ours_by.get(("inbox", db), {}).items():
             if db != "postgres" or "queue" not in result:
                 continue
-            for page in ("queue", "inbox"):
+            for page in ("queue", "inbox", "api_inbox"):
+                if page not in result:
+                    continue
                 q = result[page]
                 bars.append([f"{page} page at {result['processes']:,} ({db})",
                              "ok" if q["first_page_sql_ms_median"] < 20 else "MISSED",

@@ -677,6 +677,10 @@ def inbox(n, reps=20, fill="bulk", **_):
     inbox_ = _time_list("inbox", reverse("viewflow:inbox"), bob_user, bob, reps)
     log(f"inbox: first page sql {inbox_['first_page_sql_ms_median']} ms, http {inbox_['http_get_ms_median']} ms")
 
+    api_inbox = _time_api_list("/api/tasks/inbox/", bob, reps)
+    log(f"api inbox: first page sql {api_inbox['first_page_sql_ms_median']} ms, "
+        f"http {api_inbox['http_get_ms_median']} ms")
+
     open_tasks = Task.objects.filter(flow_task=HelloWorldFlow.approve).exclude(status="DONE").count()
     processes = Process.objects.count()
     return {
@@ -692,9 +696,47 @@ def inbox(n, reps=20, fill="bulk", **_):
         "tasks_assigned_to_user": Task.objects.filter(owner=bob_user, status="ASSIGNED").count(),
         "queue": queue_,
         "inbox": inbox_,
+        "api_inbox": api_inbox,
         "checks": {"ok": processes == n and open_tasks == n, "processes": processes, "open_human_tasks": open_tasks},
         "notes": "pages /flows/queue/ and /flows/inbox/ (site-wide, DESIGN §6); the view's data part is "
         "QueueView/InboxView get_queryset() + paginate_queryset() for a fresh user object",
+    }
+
+
+def _time_api_list(url, client, reps):
+    """Medians of one page of the REST API (``viewflow.contrib.rest``), GET through the logged-in client.
+
+    "first page SQL" is the time of the statement that reads the page's rows (the
+    cursor page counts nothing); the other statements are the session's and the user's.
+    """
+    response = client.get(url)  # warm-up
+    assert response.status_code == 200, response.status_code
+    http_times, first_page, sql_times, counts, kinds = [], [], [], [], []
+    for rep in range(reps):
+        counter = QueryCounter(keep_sql=True)
+        started = time.perf_counter()
+        with counter.installed():
+            response = client.get(url)
+        http_times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        bucket = _bucket(counter)
+        first_page.append(bucket.get("page_rows", 0.0))
+        sql_times.append(sum(bucket.values()))
+        counts.append(counter.total)
+        if rep == 0:
+            kinds = [_classify_list_sql(sql) for _, _, sql in counter.statements]
+    return {
+        "rows_on_first_page": len(response.json()["results"]),
+        "total_rows": None,
+        "first_page_sql_ms_median": round(statistics.median(first_page), 3),
+        "sql_ms_median": round(statistics.median(sql_times), 3),
+        "view_data_ms_median": None,
+        "http_get_ms_median": round(statistics.median(http_times) * 1000, 2),
+        "http_get_ms_min": round(min(http_times) * 1000, 2),
+        "http_get_reps": len(http_times),
+        "http_sql_per_request": round(statistics.median(counts), 1),
+        "http_sql_statements": kinds,
+        "http_response_kib": round(len(response.content) / 1024, 1),
     }
 
 

@@ -33,6 +33,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "viewflow",
+    "viewflow.contrib.rest",  # the REST API's inbox page is timed beside the site's
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "helloworld",
     "bench.benchflows",
 ]

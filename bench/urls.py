@@ -25,5 +25,6 @@ def floor(request, step):
 
 urlpatterns = [
     path("flows/", include(viewsite.urls)),
+    path("api/", include("viewflow.contrib.rest.urls")),
     path("bench-floor/<str:step>/", floor),
 ]

@@ -14,7 +14,8 @@ The fence's info string says what happens to a sample:
 * ``sh``: commands. ``python manage.py <command> ...`` lines must name a
   command that exists and options it accepts (a few harmless ones are run);
   ``celery ...`` lines must use options the installed Celery accepts; other
-  lines must be one of a few known tools.
+  lines must be one of a few known tools; a ``curl`` line's URL must lead to a view
+  of the tests' URLconf (which mounts what the demo mounts).
 """
 
 from __future__ import annotations
@@ -165,8 +166,25 @@ def test_shell_samples(path, tmp_path, monkeypatch):
                     call_command(name, *args, stdout=out, stderr=StringIO())
             elif words[0] == "celery":
                 _check_celery_line(words, where)
+            elif words[0] == "curl":
+                _check_curl_line(words, where)
             else:
                 assert command_line.startswith(OTHER_TOOLS), f"{where}: unknown tool"
+
+
+def _check_curl_line(words, where):
+    """A ``curl`` line's URL resolves (its path, under the tests' URLconf)."""
+    from urllib.parse import urlsplit
+
+    from django.urls import Resolver404, resolve
+
+    urls = [word for word in words if word.startswith(("http://", "https://"))]
+    assert urls, f"{where}: no URL"
+    for url in urls:
+        try:
+            resolve(urlsplit(url).path)
+        except Resolver404:
+            pytest.fail(f"{where}: {url} leads nowhere")
 
 
 def _check_celery_line(words, where):

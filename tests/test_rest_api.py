@@ -55,7 +55,8 @@ def approve_task(process_id):
 
 
 def task_url(task, action=None):
-    url = f"/api/flows/{task.flow_task.flow_class._meta.flow_label}/processes/{task.process_id}/{task.flow_task.name}/{task.pk}/"
+    node = task.flow_task
+    url = f"/api/flows/{node.flow_class._meta.flow_label}/processes/{task.process_id}/{node.name}/{task.pk}/"
     return url + (f"{action}/" if action else "")
 
 
@@ -131,7 +132,9 @@ def test_formsets_travel_as_lists_under_their_prefix(user_factory, api_for):
     body["lines"] = [{"product": "Widget", "quantity": 3}, {"product": "", "quantity": "many"}]
     response = api.post("/api/flows/order/start/start/", body, format="json")
     assert response.status_code == 400
-    assert response.json()["lines"] == {"1": {"product": ["This field is required."], "quantity": ["Enter a whole number."]}}
+    assert response.json()["lines"] == {
+        "1": {"product": ["This field is required."], "quantity": ["Enter a whole number."]}
+    }
     body["lines"] = [{"product": "Widget", "quantity": 3}, {"product": "Gadget", "quantity": 1}]
     response = api.post("/api/flows/order/start/start/", body, format="json")
     assert response.status_code == 201, response.content
@@ -151,7 +154,8 @@ def test_a_formset_of_existing_rows_is_sent_by_key(user_factory, api_for):
     api = api_for(packer)
     assert api.post(task_url(task, "assign")).status_code == 200
     widget, gadget = OrderLine.objects.filter(order_id=order_id).order_by("pk")
-    response = api.post(task_url(task, "complete"), {"weight_kg": "2.5", "lines": [{"id": gadget.pk, "packed": True}]}, format="json")
+    body = {"weight_kg": "2.5", "lines": [{"id": gadget.pk, "packed": True}]}
+    response = api.post(task_url(task, "complete"), body, format="json")
     assert response.status_code == 400
     assert response.json() == {"lines": {"1": {"packed": ["This field is required."]}}}  # the widget is not packed
     lines = [{"id": widget.pk, "packed": True}, {"id": gadget.pk, "packed": True}]
@@ -240,7 +244,8 @@ def test_a_user_without_the_permission_of_an_operation_gets_403(people, api_for)
     assert starter.post(process["url"] + "cancel/").status_code == 403
     approver = api_for(people.approver)
     approver.post(task_url(task, "assign"))
-    assert api_for(people.other_approver).post(task_url(task, "complete"), {"approved": True}, format="json").status_code == 403
+    intruder = api_for(people.other_approver)
+    assert intruder.post(task_url(task, "complete"), {"approved": True}, format="json").status_code == 403
 
 
 def test_unknown_ids_and_another_flows_ids_get_404(people, api_for, user_factory):
@@ -358,7 +363,8 @@ def test_undo_reopens_a_task_whose_successor_waits(user_factory, api_for):
     package = Task.objects.get(process_id=order_id, flow_task=OrderFlow.package)
     api.post(task_url(package, "assign"))
     line = OrderLine.objects.get(order_id=order_id)
-    done = api.post(task_url(package, "complete"), {"weight_kg": "1", "lines": [{"id": line.pk, "packed": True}]}, format="json")
+    body = {"weight_kg": "1", "lines": [{"id": line.pk, "packed": True}]}
+    done = api.post(task_url(package, "complete"), body, format="json")
     assert done.status_code == 200, done.content
     assert "undo" in api.get(task_url(package)).json()["actions"]
     response = api.post(task_url(package, "undo"))
@@ -374,12 +380,14 @@ def test_process_list_filters(people, api_for):
     listed = starter.get("/api/processes/").json()
     assert [p["id"] for p in listed["results"]] == [second["id"], first["id"]]
     assert [p["id"] for p in starter.get("/api/processes/?status=CANCELED").json()["results"]] == [first["id"]]
-    assert [p["id"] for p in starter.get("/api/processes/?flow=helloworld&mine=true").json()["results"]] == [second["id"], first["id"]]
+    mine = starter.get("/api/processes/?flow=helloworld&mine=true").json()["results"]
+    assert [p["id"] for p in mine] == [second["id"], first["id"]]
     assert api_for(people.approver).get("/api/processes/?mine=true").json()["results"] == []
     created = Process.objects.get(pk=second["id"]).created.isoformat()
     after = starter.get("/api/processes/", {"created_after": created}).json()["results"]
     assert [p["id"] for p in after] == [second["id"]]
-    assert [p["id"] for p in starter.get("/api/processes/", {"created_before": created}).json()["results"]] == [first["id"]]
+    before = starter.get("/api/processes/", {"created_before": created}).json()["results"]
+    assert [p["id"] for p in before] == [first["id"]]
     assert starter.get("/api/processes/?status=NOPE").status_code == 400
     assert starter.get("/api/processes/?flow=nope").status_code == 400
     assert starter.get("/api/processes/?created_after=yesterday").status_code == 400

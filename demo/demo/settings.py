@@ -22,6 +22,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "viewflow",
+    "viewflow.contrib.rest",  # the REST API under /api/ (docs/rest.md)
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "demo",
     "helloworld",
     "orders",
@@ -91,6 +96,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 LOGIN_URL = "viewflow:login"
 LOGIN_REDIRECT_URL = "viewflow:index"
+
+# The REST API: the site's session (Swagger UI at /api/docs/ uses it) and tokens from /api/token/
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+}
 
 # Background jobs (README, "Background jobs"). No broker: jobs run in-process right after commit.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None

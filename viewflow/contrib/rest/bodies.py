@@ -25,7 +25,23 @@ from rest_framework.exceptions import MethodNotAllowed, ValidationError
 
 from .forms import copy_request, form_data, node_form
 
-__all__ = ["node_serializer", "has_body", "body_serializer", "accept", "component_name", "flow_component_name", "form_errors", "refusal"]
+__all__ = [
+    "node_serializer",
+    "has_body",
+    "body_serializer",
+    "accept",
+    "component_name",
+    "flow_component_name",
+    "form_errors",
+    "refusal",
+]
+
+
+#: primary keys that are integers (the rest are strings to the schema)
+INTEGER_KEYS = (
+    "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField",
+    "PositiveBigIntegerField", "SmallIntegerField", "PositiveSmallIntegerField",
+)
 
 
 def node_serializer(node):
@@ -48,10 +64,11 @@ def flow_component_name(flow_class):
 
 def component_name(node, suffix):
     """``HelloworldApproveRequest``: the schema component of one node's body (``suffix`` "Request")."""
-    return flow_component_name(node.flow_class) + "".join(part.capitalize() for part in node.name.split("_") if part) + suffix
+    node_name = "".join(part.capitalize() for part in node.name.split("_") if part)
+    return flow_component_name(node.flow_class) + node_name + suffix
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def body_serializer(node):
     """A serializer class that describes ``node``'s body in the schema (None: the node takes no body through the API).
 
@@ -67,7 +84,8 @@ def body_serializer(node):
         return None
     attrs = _form_fields(found.form_class)
     for prefix, formset_class in found.formsets:
-        item = type(f"{component_name(node, '')}{prefix.capitalize()}Item", (serializers.Serializer,), _form_fields(formset_class.form, formset_class))
+        item_name = f"{component_name(node, '')}{prefix.capitalize()}Item"
+        item = type(item_name, (serializers.Serializer,), _form_fields(formset_class.form, formset_class))
         limits = {}
         if getattr(formset_class, "validate_min", False):
             limits["min_length"] = formset_class.min_num
@@ -106,7 +124,7 @@ def _pk_field(field, required):
     model = getattr(getattr(field, "queryset", None), "model", None)
     pk = model._meta.pk if model is not None else None
     kwargs = {"required": required, "allow_null": not required}
-    if pk is not None and pk.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"):
+    if pk is not None and pk.get_internal_type() in INTEGER_KEYS:
         return serializers.IntegerField(**kwargs)
     if pk is not None and pk.get_internal_type() == "UUIDField":
         return serializers.UUIDField(**kwargs)
@@ -197,7 +215,8 @@ def accept(request, node, activation):
     view = found.view(posted, activation)
     form, formsets = found.bind(view, body)
     valid = form.is_valid()
-    valid = all([formset.is_valid() for formset in formsets]) and valid
+    for formset in formsets:  # every one, so that every error is reported at once
+        valid = formset.is_valid() and valid
     if not valid:
         raise ValidationError(form_errors(form, formsets))
     found.save(view, form, formsets)

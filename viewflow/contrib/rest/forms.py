@@ -73,7 +73,7 @@ class NodeForm:
         view.activation_done(form, *formsets)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def node_form(node):
     """The :class:`NodeForm` of a Start or View node, or None when its view has no form to find."""
     view = getattr(node, "view", None)

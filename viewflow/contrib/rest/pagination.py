@@ -7,6 +7,7 @@ nothing counts the list and no OFFSET walks past rows already shown.
 
 from __future__ import annotations
 
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 from viewflow.conf import viewflow_settings
@@ -19,6 +20,13 @@ class ViewflowCursorPagination(CursorPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def decode_cursor(self, request):
+        """The cursor of the request; one that is not a cursor is bad input (400), not a missing page."""
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError({self.cursor_query_param: [exc.detail]}) from exc
 
     def get_page_size(self, request):
         self.page_size = viewflow_settings.PAGE_SIZE

@@ -35,7 +35,9 @@ class ApiEndpointEnumerator(EndpointEnumerator):
         from .views import FlowAPIView
 
         view_class = getattr(callback, "cls", None)
-        return view_class is not None and issubclass(view_class, FlowAPIView) and super().should_include_endpoint(path, callback)
+        if view_class is None or not issubclass(view_class, FlowAPIView):
+            return False
+        return super().should_include_endpoint(path, callback)
 
 
 class ApiSchemaGenerator(SchemaGenerator):

@@ -226,7 +226,7 @@ class ProcessDetailSerializer(ProcessSerializer):
         return sorted(self.context.get("actions", ()))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def process_detail_serializer(flow_class):
     """The process detail of one flow, with the process's own fields in ``data`` (a schema component per flow)."""
     from .bodies import flow_component_name

@@ -46,7 +46,8 @@ def flow_api_urlpatterns(flow_class, site):
         node_kwargs = {**kwargs, "node": node}
         is_start = node.task_type == "START"
         if is_start and hasattr(node, "view"):
-            patterns.append(path(f"start/{node.name}/", views.StartProcessView.as_view(**node_kwargs), name=f"{node.name}-start"))
+            view = views.StartProcessView.as_view(**node_kwargs)
+            patterns.append(path(f"start/{node.name}/", view, name=f"{node.name}-start"))
         task = f"{process}{node.name}/<str:task_pk>/"
         patterns.append(path(task, views.TaskDetailView.as_view(**node_kwargs), name=f"{node.name}-detail"))
         for action in node.task_actions:
@@ -71,7 +72,8 @@ def api_urlpatterns(site=viewsite):
         path("docs/", SwaggerView.as_view(), name="docs"),
     ]
     for label, flow_class in ((flow._meta.flow_label, flow) for flow in site.flows()):
-        patterns.append(path(f"flows/{label}/", include((flow_api_urlpatterns(flow_class, site), label), namespace=label)))
+        flow_patterns = (flow_api_urlpatterns(flow_class, site), label)
+        patterns.append(path(f"flows/{label}/", include(flow_patterns, namespace=label)))
     return patterns
 
 

@@ -13,7 +13,8 @@ as the site asks.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -40,7 +41,7 @@ from viewflow.views.lists import archive_filter, flow_filter, inbox_filter, queu
 from viewflow.views.urls import parse_key
 
 from . import serializers as s
-from .bodies import accept, body_serializer, has_body, refusal
+from .bodies import INTEGER_KEYS, accept, body_serializer, has_body, refusal
 from .exceptions import Conflict, api_exception
 from .pagination import FinishedFirstPagination, NewestFirstPagination, OldestFirstPagination
 
@@ -173,7 +174,9 @@ class FlowAPIView(APIView):
     path_keys = ()
 
     def schema_parameters(self):
-        models = {"process_pk": self.flow_class and self.flow_class.process_cls, "task_pk": self.flow_class and self.flow_class.task_cls}
+        if not self.path_keys:
+            return []
+        models = {"process_pk": self.flow_class.process_cls, "task_pk": self.flow_class.task_cls}
         return [key_parameter(name, models[name]) for name in self.path_keys]
 
     def schema_description(self):
@@ -187,13 +190,10 @@ def _key_field(model):
     return field
 
 
-_INTEGER_KEYS = ("AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField")
-
-
 def lookup_key(model, text):
     """``text`` (from a URL) as a primary key of ``model``, or None when it cannot be one (a 404)."""
     field = _key_field(model)
-    if field.get_internal_type() in _INTEGER_KEYS:
+    if field.get_internal_type() in INTEGER_KEYS:
         return parse_key(text)
     try:
         return field.to_python(text)
@@ -203,7 +203,7 @@ def lookup_key(model, text):
 
 def key_parameter(name, model):
     """The path parameter of a key: an integer or a string, as the model's primary key is."""
-    integer = _key_field(model).get_internal_type() in _INTEGER_KEYS
+    integer = _key_field(model).get_internal_type() in INTEGER_KEYS
     return OpenApiParameter(
         name, OpenApiTypes.INT64 if integer else OpenApiTypes.STR, OpenApiParameter.PATH,
         description=_("Primary key."),
@@ -342,7 +342,7 @@ class ProcessTasksView(FlowAPIView, generics.ListAPIView):
         return self.flow_class.task_cls._default_manager.filter(process_id=process.pk).select_related("owner")
 
     def schema_responses(self):
-        return {200: s.TaskSerializer, 404: ERROR, **COMMON_ERRORS}
+        return {200: s.TaskSerializer, 400: FIELD_ERRORS, 404: ERROR, **COMMON_ERRORS}
 
 
 class CancelProcessView(FlowAPIView):
@@ -357,7 +357,8 @@ class CancelProcessView(FlowAPIView):
             operations.cancel_process(process, by=request.user)
         except Exception as exc:
             process.refresh_from_db(fields=["status"])
-            converted = api_exception(exc, process.status, (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR))
+            running = (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR)
+            converted = api_exception(exc, process.status, running)
             if converted is None:
                 raise
             raise converted from exc
@@ -409,7 +410,10 @@ def _reassign(request, task):
     body.is_valid(raise_exception=True)
     node = task.flow_task
     permission = getattr(node, "owner_permission", "")
-    users = users_with_permission(permission) if permission else get_user_model()._default_manager.filter(is_active=True)
+    if permission:
+        users = users_with_permission(permission)
+    else:
+        users = get_user_model()._default_manager.filter(is_active=True)
     key = lookup_key(get_user_model(), body.validated_data["user"])
     user = users.filter(pk=key).first() if key is not None else None
     if user is None:
