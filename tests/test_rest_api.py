@@ -10,7 +10,7 @@ from orders.flows import OrderFlow
 from orders.models import OrderLine
 from tests.testapp.flows import FunctionViewsFlow
 from tests.testapp.models import SampleProcess
-from tests.testapp.rest_flows import SerializedFlow
+from tests.testapp.rest_flows import PrivateFlow, SerializedFlow
 from viewflow.models import Process, Task
 
 pytestmark = pytest.mark.django_db
@@ -127,14 +127,15 @@ def test_formsets_travel_as_lists_under_their_prefix(user_factory, api_for):
     api = api_for(clerk)
     body = {"customer": "Ada", "address": "1 Loop Rd", "express": True, "prepaid": True, "lines": []}
     response = api.post("/api/flows/order/start/start/", body, format="json")
-    assert response.status_code == 400
-    assert response.json() == {"lines": {"non_field_errors": ["Please submit at least 1 form."]}}
+    assert response.status_code == 400  # no lines: the formset refuses
+    assert list(response.json()) == ["lines-non_field_errors"]
     body["lines"] = [{"product": "Widget", "quantity": 3}, {"product": "", "quantity": "many"}]
     response = api.post("/api/flows/order/start/start/", body, format="json")
     assert response.status_code == 400
-    assert response.json()["lines"] == {
-        "1": {"product": ["This field is required."], "quantity": ["Enter a whole number."]}
-    }
+    assert response.json()["lines"] == [
+        {}, {"product": ["This field is required."], "quantity": ["Enter a whole number."]}
+    ]
+    assert not OrderFlow.process_cls.objects.exists()
     body["lines"] = [{"product": "Widget", "quantity": 3}, {"product": "Gadget", "quantity": 1}]
     response = api.post("/api/flows/order/start/start/", body, format="json")
     assert response.status_code == 201, response.content
@@ -144,7 +145,7 @@ def test_formsets_travel_as_lists_under_their_prefix(user_factory, api_for):
 
 
 def test_a_formset_of_existing_rows_is_sent_by_key(user_factory, api_for):
-    """The packer's formset edits the order's lines: each line is sent with its id; one left out is sent empty."""
+    """The packer's formset edits the order's lines: each line is sent with its id."""
     clerk = user_factory("clerk", "orders.can_start_orderprocess")
     packer = user_factory("packer", "orders.can_package_orderprocess")
     body = {"customer": "Ada", "address": "1 Loop Rd", "prepaid": True,
@@ -154,10 +155,10 @@ def test_a_formset_of_existing_rows_is_sent_by_key(user_factory, api_for):
     api = api_for(packer)
     assert api.post(task_url(task, "assign")).status_code == 200
     widget, gadget = OrderLine.objects.filter(order_id=order_id).order_by("pk")
-    body = {"weight_kg": "2.5", "lines": [{"id": gadget.pk, "packed": True}]}
+    body = {"weight_kg": "2.5", "lines": [{"id": gadget.pk, "packed": False}, {"id": widget.pk, "packed": True}]}
     response = api.post(task_url(task, "complete"), body, format="json")
     assert response.status_code == 400
-    assert response.json() == {"lines": {"1": {"packed": ["This field is required."]}}}  # the widget is not packed
+    assert response.json() == {"lines": [{"packed": ["This field is required."]}, {}]}  # the gadget is not packed
     lines = [{"id": widget.pk, "packed": True}, {"id": gadget.pk, "packed": True}]
     response = api.post(task_url(task, "complete"), {"weight_kg": "2.5", "lines": lines}, format="json")
     assert response.status_code == 200, response.content
@@ -457,3 +458,21 @@ def test_permissions_granted_through_a_group(user_factory, api_for):
     starter = user_factory("s2", "helloworld.can_start_helloworldprocess")
     start_hello(api_for(starter))
     assert len(api_for(member).get("/api/tasks/queue/").json()["results"]) == 1
+
+
+def test_the_flows_policy_decides_what_a_user_sees(user_factory, api_for):
+    """PrivateFlow's policy shows each user only the processes named after them: lists, pages and queues obey."""
+    perms = ("testapp.can_start_sampleprocess", "testapp.can_review_sampleprocess")
+    ann, bob = api_for(user_factory("ann", *perms)), api_for(user_factory("bob", *perms))
+    mine = ann.post("/api/flows/private/start/start/", {"text": "ann"}, format="json").json()
+    theirs = ann.post("/api/flows/private/start/start/", {"text": "bob"}, format="json").json()
+    assert [p["id"] for p in ann.get("/api/processes/?flow=private").json()["results"]] == [mine["id"]]
+    assert [p["id"] for p in bob.get("/api/processes/").json()["results"]] == [theirs["id"]]
+    assert ann.get(theirs["url"]).status_code == 404
+    assert ann.get(theirs["history"]).status_code == 404
+    assert [t["process"] for t in bob.get("/api/tasks/queue/").json()["results"]] == [theirs["id"]]
+    assert [t["process"] for t in bob.get("/api/tasks/queue/?flow=private").json()["results"]] == [theirs["id"]]
+    hidden = Task.objects.get(process_id=mine["id"], flow_task=PrivateFlow.review)
+    assert bob.get(task_url(hidden)).status_code == 404
+    assert bob.post(task_url(hidden, "assign")).status_code == 404
+    assert bob.post(task_url(hidden, "complete"), {"approved": True}, format="json").status_code == 404

@@ -81,12 +81,20 @@ def test_the_live_api_keeps_to_its_schema(live_server, user_factory):
     a few generated requests over HTTP, as a superuser's token (so the
     operations get past the permission checks and into the forms and the engine).
     """
-    from rest_framework.test import APIClient
-
     # pytest-django hands the test's own SQLite connection to the server's request threads even for a
     # database file, and each thread closes it when its request ends, while the next one may use it: let
     # every request thread open its own connection to the file instead (the data here is committed)
+    shared = dict(live_server.thread.connections_override)
     live_server.thread.connections_override.clear()
+    try:
+        _walk_the_api(live_server, user_factory)
+    finally:
+        live_server.thread.connections_override.update(shared)  # the server outlives this test
+
+
+def _walk_the_api(live_server, user_factory):
+    from rest_framework.test import APIClient
+
     user = user_factory("fuzzer", superuser=True)
     token = Token.objects.create(user=user)
     client = APIClient()

@@ -16,26 +16,26 @@ PackLineFormSet = forms.inlineformset_factory(
 
 
 class LinesFormSetMixin:
-    """Show ``formset_class`` under the form; a valid POST needs both valid."""
+    """Show ``formset_class`` under the form; a valid POST needs both valid.
+
+    The formset is the view's one entry of ``get_formsets()``: the mixins validate
+    it with the form and hand it to ``activation_done(form, formset)``, and code
+    outside the page (the REST API, ``viewflow.views.forms.node_form``) finds it there.
+    """
 
     formset_class = None
 
-    def get_formset(self):
-        kwargs = {"instance": self.activation.process, "prefix": "lines"}
-        if self.request.method == "POST":
-            kwargs["data"] = self.request.POST
-        return self.formset_class(**kwargs)
+    def get_formsets(self):
+        if getattr(self, "_formsets", None) is None:
+            kwargs = {"instance": self.activation.process, "prefix": "lines"}
+            if self.request.method == "POST":
+                kwargs["data"] = self.request.POST
+            self._formsets = [self.formset_class(**kwargs)]
+        return self._formsets
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("formset", self.get_formset())
+        kwargs.setdefault("formset", self.get_formsets()[0])
         return super().get_context_data(**kwargs)
-
-    def post(self, request, *args, **kwargs):
-        self.object = self.activation.process
-        form, formset = self.get_form(), self.get_formset()
-        if form.is_valid() and formset.is_valid():
-            return self.form_valid(form, formset)  # activation_done(form, formset) saves both
-        return self.render_to_response(self.get_context_data(form=form, formset=formset))
 
 
 class NewOrderView(LinesFormSetMixin, StartViewMixin, CreateView):
@@ -57,9 +57,9 @@ class PackOrderView(LinesFormSetMixin, TaskViewMixin, UpdateView):
     fields = ["weight_kg"]
     formset_class = PackLineFormSet
 
-    def get_formset(self):
-        formset = super().get_formset()
-        for form in formset.forms:
+    def get_formsets(self):
+        formsets = super().get_formsets()
+        for form in formsets[0].forms:
             form.fields["packed"].label = str(form.instance)
             form.fields["packed"].required = True  # every line must be in the parcel
-        return formset
+        return formsets

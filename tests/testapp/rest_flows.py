@@ -1,10 +1,13 @@
-"""A flow of function views for the REST API's tests: one node names a serializer, one cannot be done by the API."""
+"""Flows for the REST API's tests: function views with a serializer (and one the API cannot do); a policy."""
 
+from django.db.models import Q
 from rest_framework import serializers
 
 from viewflow import flow
 from viewflow.base import Flow, this
+from viewflow.policy import FlowPolicy
 from viewflow.site import viewsite
+from viewflow.views import ProcessView, StartView
 
 from . import views
 from .models import SampleProcess
@@ -51,3 +54,27 @@ class SerializedFlow(Flow):
 
 
 viewsite.register(SerializedFlow)
+
+
+class OwnTextPolicy(FlowPolicy):
+    """Each user sees only the processes whose text is their username."""
+
+    def process_filter(self, user):
+        return Q(text=user.get_username())
+
+    def task_filter(self, user):
+        return Q(process__sampleprocess__text=user.get_username())
+
+
+class PrivateFlow(Flow):
+    """Requests only their named user sees (the REST API asks the flow's policy)."""
+
+    process_cls = SampleProcess
+    policy_class = OwnTextPolicy
+
+    start = flow.Start(StartView, fields=["text"]).Permission(auto_create=True).Next(this.review)
+    review = flow.View(ProcessView, fields=["approved"]).Permission(auto_create=True).Next(this.end)
+    end = flow.End()
+
+
+viewsite.register(PrivateFlow)

@@ -2,7 +2,7 @@
 
 A node's body is one of:
 
-* its view's form (and inline formsets), found by :func:`~viewflow.contrib.rest.forms.node_form`:
+* its view's form (and inline formsets), found by :func:`viewflow.views.forms.node_form`:
   the body is handed to that form as the browser's POST would be, and a valid
   one is saved by the view's ``activation_done``;
 * the serializer the node names with ``.Serializer(...)``;
@@ -22,8 +22,10 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import MethodNotAllowed, ValidationError
+from rest_framework.settings import api_settings
 
-from .forms import copy_request, form_data, node_form
+from viewflow.activation import Step
+from viewflow.views.forms import FormUnavailable, node_form
 
 __all__ = [
     "node_serializer",
@@ -32,7 +34,8 @@ __all__ = [
     "accept",
     "component_name",
     "flow_component_name",
-    "form_errors",
+    "api_errors",
+    "described_form",
     "refusal",
 ]
 
@@ -54,7 +57,28 @@ def node_serializer(node):
 
 def has_body(node):
     """Can the API start or complete this node (a serializer named, or a form found)?"""
-    return node_serializer(node) is not None or node_form(node) is not None
+    return node_serializer(node) is not None or described_form(node) is not None
+
+
+@functools.cache
+def described_form(node):
+    """``(form_class, [(prefix, formset_class)])`` of the node's view, unbound; None when it has none to find.
+
+    Built once per node from the view's own unbound form, for a new process
+    (and, for a task, a new task of it): what the schema describes.
+    """
+    flow_class = node.flow_class
+    if node.task_type == "START":
+        activation = node.new_activation()
+    else:
+        process = flow_class.process_cls()
+        task = flow_class.task_cls(flow_task=node, process=process)
+        activation = node.activation_class(Step(flow_class, process), task)
+    try:
+        unbound = node_form(node, activation)
+    except FormUnavailable:
+        return None
+    return unbound.form_class, [(formset.prefix, type(formset)) for formset in unbound.formsets]
 
 
 def flow_component_name(flow_class):
@@ -79,11 +103,12 @@ def body_serializer(node):
     named = node_serializer(node)
     if named is not None:
         return named
-    found = node_form(node)
+    found = described_form(node)
     if found is None:
         return None
-    attrs = _form_fields(found.form_class)
-    for prefix, formset_class in found.formsets:
+    form_class, formsets = found
+    attrs = _form_fields(form_class)
+    for prefix, formset_class in formsets:
         item_name = f"{component_name(node, '')}{prefix.capitalize()}Item"
         item = type(item_name, (serializers.Serializer,), _form_fields(formset_class.form, formset_class))
         limits = {}
@@ -91,7 +116,10 @@ def body_serializer(node):
             limits["min_length"] = formset_class.min_num
         if getattr(formset_class, "validate_max", False):
             limits["max_length"] = formset_class.max_num
-        attrs[prefix] = serializers.ListField(child=item(), required=bool(limits.get("min_length")), **limits)
+        attrs[prefix] = serializers.ListField(
+            child=item(), required=bool(limits.get("min_length")),
+            help_text=_("The rows: a row with its id edits that row, one without adds a row."), **limits,
+        )
     return type(component_name(node, "Request"), (serializers.Serializer,), attrs)
 
 
@@ -206,56 +234,38 @@ def accept(request, node, activation):
         activation.done()
         activation.step.flush()
         return
-    found = node_form(node)
-    if found is None:
-        raise MethodNotAllowed(request.method, detail=refusal(node))
-    body = _plain(request.data) if hasattr(request.data, "items") else {}
-    files = getattr(request._request, "FILES", None)
-    posted = copy_request(request._request, form_data(body, [prefix for prefix, _cls in found.formsets]), files)
-    view = found.view(posted, activation)
-    form, formsets = found.bind(view, body)
-    valid = form.is_valid()
-    for formset in formsets:  # every one, so that every error is reported at once
-        valid = formset.is_valid() and valid
-    if not valid:
-        raise ValidationError(form_errors(form, formsets))
-    found.save(view, form, formsets)
+    try:
+        submission = node_form(node, activation, _body(request.data), request.FILES, user=request.user)
+    except FormUnavailable as exc:
+        raise MethodNotAllowed(request.method, detail=refusal(node, exc)) from exc
+    if not submission.is_valid():
+        raise ValidationError(api_errors(submission.errors))
+    submission.complete()
 
 
-def refusal(node):
+def refusal(node, reason=None):
     """The 405's message for a node whose body the API cannot know."""
-    return _(
-        "%(node)s of %(flow)s has a custom view whose form cannot be found, so the API cannot take its body; "
-        "name a serializer on the node with .Serializer(...)."
-    ) % {"node": node.name, "flow": node.flow_class.__name__}
-
-
-def _plain(body):
-    """A parsed body as a dict of values (a form-encoded body's lists of one value unwrapped)."""
-    if hasattr(body, "lists"):
-        return {key: values if len(values) != 1 else values[0] for key, values in body.lists()}
-    return dict(body)
-
-
-def form_errors(form, formsets):
-    """The form's field errors as JSON: ``{"field": [...], "non_field_errors": [...], "<formset>": {...}}``.
-
-    A formset's errors sit under its prefix: ``{"0": {field errors of row 0}, "non_field_errors": [...]}``.
-    """
-    errors = {}
-    for name, messages in form.errors.items():
-        errors["non_field_errors" if name == forms.forms.NON_FIELD_ERRORS else name] = list(messages)
-    for formset in formsets:
-        nested = {
-            str(index): {
-                "non_field_errors" if name == forms.forms.NON_FIELD_ERRORS else name: list(messages)
-                for name, messages in row_errors.items()
-            }
-            for index, row_errors in enumerate(formset.errors)
-            if row_errors
+    hint = _("Name a serializer on the node with .Serializer(...) to take its body through the API.")
+    if reason is None:
+        reason = _("%(node)s of %(flow)s has a view whose form cannot be found outside its page.") % {
+            "node": node.name, "flow": node.flow_class.__name__
         }
-        if formset.non_form_errors():
-            nested["non_field_errors"] = list(formset.non_form_errors())
-        if nested:
-            errors[formset.prefix] = nested
-    return errors
+    return f"{reason} {hint}"
+
+
+def _body(data):
+    """The parsed body as the form takes it: a JSON object or a form-encoded QueryDict (anything else: empty)."""
+    return data if isinstance(data, dict) else {}  # a QueryDict is a dict too
+
+
+def api_errors(errors):
+    """The form's errors (:attr:`viewflow.views.forms.NodeForm.errors`) with REST framework's key for the form's own.
+
+    ``"__all__"`` becomes ``"non_field_errors"`` (and ``"<formset>-__all__"``
+    ``"<formset>-non_field_errors"``), as a serializer names them; a formset's
+    rows are a list of their field errors under its prefix.
+    """
+    key = api_settings.NON_FIELD_ERRORS_KEY
+    return {
+        (name[: -len("__all__")] + key if name.endswith("__all__") else name): value for name, value in errors.items()
+    }

@@ -5,9 +5,10 @@ with the body validated by the node view's own form and saved by its
 ``activation_done`` (:mod:`.bodies`); the other operations call
 :mod:`viewflow.operations`. Lists read the site's filters
 (:mod:`viewflow.views.lists`) through the same indexes, a cursor page at a time.
-Who may do what is asked of the flow (``has_view_permission``, ``can_manage``),
-its nodes (``can_execute``) and :func:`viewflow.permissions.task_permissions`,
-as the site asks.
+Who may do what, and which processes and tasks a user sees, is asked of the
+flow's policy (``Flow.policy_class``, :class:`viewflow.policy.FlowPolicy`), as
+the site asks it; which task statuses allow an operation, of
+:data:`viewflow.rules.TASK_RULES`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -35,8 +37,10 @@ from viewflow import operations
 from viewflow.activation import run_task_step, undo_blocker
 from viewflow.conf import viewflow_settings
 from viewflow.models import Process, Task
-from viewflow.permissions import task_permissions, users_with_permission
-from viewflow.status import ACTIVE_TASK_STATUSES, ProcessStatus, TaskStatus
+from viewflow.permissions import users_with_permission
+from viewflow.policy import restrict_tasks
+from viewflow.rules import state_allows, statuses_for
+from viewflow.status import ACTIVE_TASK_STATUSES, RUNNING_PROCESS_STATUSES
 from viewflow.views.lists import archive_filter, flow_filter, inbox_filter, queue_filter
 from viewflow.views.urls import parse_key
 
@@ -130,19 +134,20 @@ class FlowAPIView(APIView):
 
     def visible_flows(self):
         user = self.request.user
-        return [flow_class for flow_class in self.site.flows() if flow_class.has_view_permission(user)]
+        return [flow_class for flow_class in self.site.flows() if flow_class.policy.can_view(user)]
 
     def require_visible(self):
-        """403 unless the user may see this endpoint's flow (asked before any row is looked up)."""
-        if not self.flow_class.has_view_permission(self.request.user):
+        """403 unless the user may see this endpoint's flow."""
+        if not self.flow_class.policy.can_view(self.request.user):
             raise PermissionDenied(_("You may not see this flow."))
 
     def get_process(self):
-        """The flow's process named by the URL, or 404 (also for another flow's process)."""
+        """The flow's process named by the URL, or 404 (also for another flow's, or one the policy hides)."""
         key = lookup_key(self.flow_class.process_cls, self.kwargs["process_pk"])
         process = None
         if key is not None:
-            process = self.flow_class.process_cls._default_manager.filter(pk=key, flow_class=self.flow_class).first()
+            processes = self.flow_class.process_cls._default_manager.filter(pk=key, flow_class=self.flow_class)
+            process = self.flow_class.policy.processes(self.request.user, processes).first()
         if process is None:
             raise Http404(_("No such process in this flow."))
         return process
@@ -153,11 +158,10 @@ class FlowAPIView(APIView):
         task_key = lookup_key(self.flow_class.task_cls, self.kwargs["task_pk"])
         task = None
         if process_key is not None and task_key is not None:
-            task = (
-                self.flow_class.task_cls._default_manager.select_related("owner", "process")
-                .filter(pk=task_key, process_id=process_key, flow_task=self.node)
-                .first()
+            tasks = self.flow_class.task_cls._default_manager.select_related("owner", "process").filter(
+                pk=task_key, process_id=process_key, flow_task=self.node
             )
+            task = self.flow_class.policy.tasks(self.request.user, tasks).first()
         if task is None:
             raise Http404(_("No such task in this process."))
         return task
@@ -239,7 +243,9 @@ def process_detail(request, process, flow_class):
         .select_related("owner")
         .order_by("created", "pk")[:limit]
     )
-    actions = {"cancel"} if process.is_active and flow_class.can_manage(request.user) else set()
+    running = process.status in RUNNING_PROCESS_STATUSES
+    may_cancel = running and flow_class.policy.can_cancel_process(request.user, process)
+    actions = {"cancel"} if may_cancel else set()
     context = {"request": request, "active_tasks": active, "actions": actions}
     return s.process_detail_serializer(flow_class)(process, context=context).data
 
@@ -255,7 +261,7 @@ class StartProcessView(FlowAPIView):
         node = self.node
         if not has_body(node):
             raise MethodNotAllowed(request.method, detail=refusal(node))
-        if not node.can_execute(request.user):
+        if not self.flow_class.policy.can_start(request.user, node):
             raise PermissionDenied(_("You may not start this process."))
         with node.start() as activation:
             activation.task.owner = request.user  # who started it (``this.start.owner``), as the site records
@@ -295,7 +301,13 @@ class ProcessListView(FlowAPIView, generics.ListAPIView):
             if flow_class not in flows:
                 raise PermissionDenied(_("You may not see this flow."))
             flows = [flow_class]
+        user = self.request.user
         queryset = Process.objects.filter(flow_class__in=flows)
+        for flow_class in flows:  # a policy that narrows what its flow's users see (only a few do)
+            condition = flow_class.policy.process_filter(user)
+            if condition is not None:
+                seen = flow_class.process_cls._default_manager.filter(condition).values("pk")
+                queryset = queryset.filter(~Q(flow_class=flow_class) | Q(pk__in=seen))
         if filters.get("status"):
             queryset = queryset.filter(status=filters["status"])
         if filters.get("created_after"):
@@ -303,7 +315,7 @@ class ProcessListView(FlowAPIView, generics.ListAPIView):
         if filters.get("created_before"):
             queryset = queryset.filter(created__lt=filters["created_before"])
         if filters.get("mine"):
-            owned = Task.objects.filter(owner=self.request.user).values("process_id")
+            owned = Task.objects.filter(owner=user).values("process_id")
             queryset = queryset.filter(pk__in=owned)
         return queryset
 
@@ -357,8 +369,7 @@ class CancelProcessView(FlowAPIView):
             operations.cancel_process(process, by=request.user)
         except Exception as exc:
             process.refresh_from_db(fields=["status"])
-            running = (ProcessStatus.NEW, ProcessStatus.STARTED, ProcessStatus.ERROR)
-            converted = api_exception(exc, process.status, running)
+            converted = api_exception(exc, process.status, RUNNING_PROCESS_STATUSES)
             if converted is None:
                 raise
             raise converted from exc
@@ -371,7 +382,7 @@ class CancelProcessView(FlowAPIView):
 def task_actions(user, task):
     """What ``user`` may do with ``task`` through the API: the operations' names, and ``complete``."""
     node = task.flow_task
-    allowed = task_permissions(user, task)
+    allowed = node.flow_class.policy.task_actions(user, task)
     actions = {action for action in allowed if action in OPERATIONS and action in node.task_actions}
     if "execute" in allowed and has_body(node):
         actions.add("complete")
@@ -397,7 +408,7 @@ class TaskDetailView(FlowAPIView):
     def visible_task(self):
         """The task named by the URL (404 if it is not there), if the user may see it (else 403)."""
         task = self.get_task()
-        if "detail" not in task_permissions(self.request.user, task):
+        if not self.flow_class.policy.can_view_task(self.request.user, task):
             raise PermissionDenied(_("You may not see this task."))
         return task
 
@@ -421,36 +432,30 @@ def _reassign(request, task):
     return operations.reassign(task, user, by=request.user)
 
 
-#: the task operations: (do it, the statuses it applies to, its description)
+#: the task operations: (do it, its description); the statuses each applies to are :data:`viewflow.rules.TASK_RULES`
 OPERATIONS = {
     "assign": (
         lambda request, task: operations.claim(task, request.user),
-        (TaskStatus.NEW,),
         "Claim the task: it is assigned to the user (it must be waiting in a queue they may take from).",
     ),
     "unassign": (
         lambda request, task: operations.unassign(task, by=request.user),
-        (TaskStatus.ASSIGNED,),
         "Give the task back to its queue (its owner, or a flow manager).",
     ),
     "reassign": (
         _reassign,
-        (TaskStatus.NEW, TaskStatus.ASSIGNED),
         "Assign the task to another user (a flow manager).",
     ),
     "cancel": (
         lambda request, task: operations.cancel(task, by=request.user),
-        tuple(ACTIVE_TASK_STATUSES),
         "Cancel the task (a flow manager).",
     ),
     "undo": (
         lambda request, task: operations.undo(task, by=request.user),
-        (TaskStatus.DONE,),
         "Reopen a done task while nothing it led to has run (a flow manager).",
     ),
     "retry": (
         lambda request, task: operations.retry(task, by=request.user),
-        (TaskStatus.ERROR,),
         "Run a task in error again (a flow manager).",
     ),
 }
@@ -471,12 +476,12 @@ class TaskOperationView(TaskDetailView):
 
     def post(self, request, process_pk, task_pk):
         task = self.visible_task()
-        perform, valid_statuses, _description = OPERATIONS[self.action]
+        perform, _description = OPERATIONS[self.action]
         try:
             perform(request, task)
         except Exception as exc:
             task.refresh_from_db(fields=["status"])
-            converted = api_exception(exc, task.status, valid_statuses)
+            converted = api_exception(exc, task.status, statuses_for(self.action))
             if converted is None:
                 raise
             raise converted from exc
@@ -492,7 +497,7 @@ class TaskOperationView(TaskDetailView):
         return responses
 
     def schema_description(self):
-        return OPERATIONS[self.action][2]
+        return OPERATIONS[self.action][1]
 
 
 class CompleteTaskView(TaskDetailView):
@@ -513,13 +518,12 @@ class CompleteTaskView(TaskDetailView):
         task_key = lookup_key(self.flow_class.task_cls, task_pk)
         if process_key is None or task_key is None:
             raise Http404(_("No such task in this process."))
+        policy = self.flow_class.policy
         with run_task_step(self.flow_class, process_key, task_key) as (step, task):
-            if task.flow_task is not node:
+            if task.flow_task is not node or not policy.sees_task(user, task):
                 raise Http404(_("No such task in this process."))
             if not node.can_execute(user, task):
-                if task.status not in (TaskStatus.ASSIGNED, TaskStatus.STARTED) and (
-                    task.owner_id == user.pk or self.flow_class.has_view_permission(user)
-                ):
+                if not state_allows("complete", task) and policy.can_view_task(user, task):
                     raise Conflict(
                         _("%(task)s is already %(status)s.")
                         % {"task": task, "status": task.get_status_display().lower()}
@@ -552,13 +556,16 @@ class TaskListView(FlowAPIView, generics.ListAPIView):
     def get_queryset(self):
         params = s.TaskFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
+        user = self.request.user
         queryset = Task.objects.filter(self.task_filter())
         label = params.validated_data.get("flow")
         if label:
             flow_class = self.site.get_flow(label)
             if flow_class is None:
                 raise APIValidationError({"flow": [_("No flow is labelled %(label)s.") % {"label": label}]})
-            queryset = queryset.filter(flow_filter(flow_class))
+            queryset = flow_class.policy.tasks(user, queryset.filter(flow_filter(flow_class)))
+        else:
+            queryset = restrict_tasks(user, queryset, self.site.flows())
         return queryset.select_related("owner")
 
     def schema_responses(self):
