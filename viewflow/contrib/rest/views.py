@@ -13,7 +13,6 @@ the site asks it; which task statuses allow an operation, of
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
@@ -36,8 +35,8 @@ from rest_framework.views import APIView
 from viewflow import operations
 from viewflow.activation import run_task_step, undo_blocker
 from viewflow.conf import viewflow_settings
+from viewflow.forms import ReassignForm
 from viewflow.models import Process, Task
-from viewflow.permissions import users_with_permission
 from viewflow.policy import restrict_tasks
 from viewflow.rules import state_allows, statuses_for
 from viewflow.status import ACTIVE_TASK_STATUSES, RUNNING_PROCESS_STATUSES
@@ -45,7 +44,7 @@ from viewflow.views.lists import archive_filter, flow_filter, inbox_filter, queu
 from viewflow.views.urls import parse_key
 
 from . import serializers as s
-from .bodies import INTEGER_KEYS, accept, body_serializer, has_body, refusal
+from .bodies import INTEGER_KEYS, accept, api_errors, body_serializer, has_body, refusal
 from .exceptions import Conflict, api_exception
 from .pagination import FinishedFirstPagination, NewestFirstPagination, OldestFirstPagination
 
@@ -125,10 +124,7 @@ class FlowAPIView(APIView):
         return 'Session realm="api"'  # 401 needs a challenge; a session cookie is this one's answer
 
     def handle_exception(self, exc):
-        converted = api_exception(exc)
-        if isinstance(exc, Task.DoesNotExist | Process.DoesNotExist):
-            converted = Http404(_("No such task in this process."))
-        return super().handle_exception(converted or exc)
+        return super().handle_exception(api_exception(exc) or exc)
 
     # -- what the endpoint reads -------------------------------------------
 
@@ -417,19 +413,12 @@ class TaskDetailView(FlowAPIView):
 
 
 def _reassign(request, task):
-    body = s.ReassignSerializer(data=request.data)
-    body.is_valid(raise_exception=True)
-    node = task.flow_task
-    permission = getattr(node, "owner_permission", "")
-    if permission:
-        users = users_with_permission(permission)
-    else:
-        users = get_user_model()._default_manager.filter(is_active=True)
-    key = lookup_key(get_user_model(), body.validated_data["user"])
-    user = users.filter(pk=key).first() if key is not None else None
-    if user is None:
-        raise APIValidationError({"user": [_("No active user with this key may do this task.")]})
-    return operations.reassign(task, user, by=request.user)
+    """Reassign to the user the body names, chosen as the site's form chooses (the active users who may do it)."""
+    data = request.data if isinstance(request.data, dict) else {}
+    form = ReassignForm({"user": data.get("user")}, tasks=[task])
+    if not form.is_valid():
+        raise APIValidationError(api_errors(form.errors))
+    return operations.reassign(task, form.cleaned_data["user"], by=request.user)
 
 
 #: the task operations: (do it, its description); the statuses each applies to are :data:`viewflow.rules.TASK_RULES`
@@ -471,14 +460,13 @@ class TaskOperationView(TaskDetailView):
 
     action = None
 
-    def get(self, request, *args, **kwargs):  # only POST is served
-        raise MethodNotAllowed(request.method)
-
     def post(self, request, process_pk, task_pk):
         task = self.visible_task()
         perform, _description = OPERATIONS[self.action]
         try:
             perform(request, task)
+        except self.flow_class.task_cls.DoesNotExist:
+            raise Http404(_("No such task in this process.")) from None  # deleted meanwhile
         except Exception as exc:
             task.refresh_from_db(fields=["status"])
             converted = api_exception(exc, task.status, statuses_for(self.action))
@@ -518,19 +506,24 @@ class CompleteTaskView(TaskDetailView):
         task_key = lookup_key(self.flow_class.task_cls, task_pk)
         if process_key is None or task_key is None:
             raise Http404(_("No such task in this process."))
-        policy = self.flow_class.policy
-        with run_task_step(self.flow_class, process_key, task_key) as (step, task):
-            if task.flow_task is not node or not policy.sees_task(user, task):
-                raise Http404(_("No such task in this process."))
-            if not node.can_execute(user, task):
-                if not state_allows("complete", task) and policy.can_view_task(user, task):
-                    raise Conflict(
-                        _("%(task)s is already %(status)s.")
-                        % {"task": task, "status": task.get_status_display().lower()}
-                    )
-                raise PermissionDenied(_("This task is not assigned to you."))
-            activation = node.activation_class(step, task)
-            accept(request, node, activation)
+        policy, locked = self.flow_class.policy, False
+        try:
+            with run_task_step(self.flow_class, process_key, task_key) as (step, task):
+                locked = True
+                if task.flow_task is not node or not policy.sees_task(user, task):
+                    raise Http404(_("No such task in this process."))
+                if not node.can_execute(user, task):
+                    if not state_allows("complete", task) and policy.can_view_task(user, task):
+                        raise Conflict(
+                            _("%(task)s is already %(status)s.")
+                            % {"task": task, "status": task.get_status_display().lower()}
+                        )
+                    raise PermissionDenied(_("This task is not assigned to you."))
+                accept(request, node, node.activation_class(step, task))
+        except self.flow_class.task_cls.DoesNotExist:
+            if locked:
+                raise  # raised by the node's own code, not by the lock
+            raise Http404(_("No such task in this process.")) from None
         return Response(task_detail(request, self.get_task()))
 
     def schema_request(self):
