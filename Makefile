@@ -1,4 +1,4 @@
-# make demo  — run the demo site at http://127.0.0.1:8000/flows/ (SQLite, jobs in-process)
+# make demo  — run the demo site at http://127.0.0.1:8000/flows/ (SQLite, jobs in-process, timers by run_timers)
 # make test  — the whole test suite, on SQLite and on PostgreSQL
 # make bench — this project's benchmark and the peer's (../shared/bench/peer-viewflow2) in one run; ratios at the end
 # make bench-quick — the same with small N (under two minutes)
@@ -22,10 +22,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[celery,postgres,rest,test]"
 	touch $(STAMP)
 
+# The scheduler (run_timers) runs beside the server; Ctrl-C stops both (the trap stops it if the server ends first).
+DEMO_PORT ?= 8000
 demo: $(STAMP)
 	cd demo && ../$(PY) manage.py migrate --noinput -v0
 	cd demo && ../$(PY) manage.py demo_users
-	cd demo && ../$(PY) manage.py runserver 127.0.0.1:8000
+	cd demo && { ../$(PY) manage.py run_timers --interval 2 & timers=$$!; \
+		trap 'kill -TERM $$timers 2>/dev/null; wait $$timers' EXIT INT TERM; \
+		../$(PY) manage.py runserver 127.0.0.1:$(DEMO_PORT); }
 
 # ruff's rules are in pyproject.toml; `ruff check --fix` repairs most of what it finds
 lint: $(STAMP)

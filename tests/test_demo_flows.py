@@ -321,3 +321,21 @@ def test_back_at_work_admin_action_counts_only_the_leaves_it_closed(leaves, empl
     response = admin.post("/admin/leave/leaveprocess/", data, follow=True)
     messages = [str(message) for message in response.context["messages"]]
     assert messages == ["2 leave requests skipped: they were not waiting for the employees' return."]
+
+
+def test_a_waiting_leave_request_reminds_the_manager_then_goes_to_a_director(leaves, employee):
+    from leave.flows import ESCALATE_AFTER, REMIND_AFTER
+
+    run = ask_for_leave(leaves, employee, 3)
+    approval = run.task("manager_approval")
+    assert abs(approval.due - (approval.created + ESCALATE_AFTER)) < datetime.timedelta(seconds=1)
+    leaves.advance(REMIND_AFTER + datetime.timedelta(seconds=1))
+    assert run.process.reminders == 1 and not run.process.escalated
+    assert run.task("manager_approval").status == TaskStatus.NEW  # a reminder leaves the task
+    leaves.advance(ESCALATE_AFTER - REMIND_AFTER)
+    assert run.process.escalated and run.process.reminders == 1
+    assert run.task("director_approval").status == TaskStatus.NEW
+    run.assert_path(
+        "start", "manager_approval", "manager_approval__deadline", "manager_approval__deadline2", "remind_manager",
+        "escalate", "director_approval",
+    )

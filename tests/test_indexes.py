@@ -59,3 +59,28 @@ def test_a_task_link_has_no_index_of_its_own_on_from_task():
     ]
     assert [c["columns"] for c in on_from_task] == [["from_task_id", "to_task_id"]]
     assert all(c["unique"] for c in on_from_task)
+
+
+def test_the_scheduler_reads_the_index_of_waiting_timers(plan):
+    """``status = 'SCHEDULED' AND due IS NOT NULL AND due <= now ORDER BY due``: the partial vf_task_due index."""
+    import datetime
+
+    from django.utils import timezone
+
+    from viewflow.scheduler import due_timers
+
+    now = timezone.now() + datetime.timedelta(days=1)
+    assert "vf_task_due" in plan(due_timers(now)[:100])
+    if connection.vendor == "postgresql":  # the batch as it is taken: processes locked, busy ones skipped
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        locked = (
+            due_timers(now)
+            .select_related("process")
+            .only("pk", "process_id", "flow_task", "due", "process__status")
+            .select_for_update(skip_locked=True, of=("process",))[:100]
+        )
+        from django.db import transaction
+
+        with transaction.atomic():
+            assert "vf_task_due" in locked.explain()

@@ -115,6 +115,10 @@ class Step:
     def link(self, task, previous):
         self._links.append((task, previous))
 
+    def linked(self, task, previous):
+        """Was ``task`` linked to ``previous`` in this step (the link is not written yet)?"""
+        return any(linked is task and prev is previous for linked, prev in self._links)
+
     def insert(self, *tasks):
         """Insert tasks now (in one statement) because their primary key is needed."""
         unsaved = [task for task in tasks if task.pk is None]
@@ -295,6 +299,8 @@ _WORDS = {
     "canceled": pgettext_lazy("cannot be …", "canceled"),
     "retried": pgettext_lazy("cannot be …", "retried"),
     "undone": pgettext_lazy("cannot be …", "undone"),
+    "rescheduled": pgettext_lazy("cannot be …", "rescheduled"),
+    "fired": pgettext_lazy("cannot be …", "fired"),
     "run": pgettext_lazy("cannot be …", "run"),
     "assign": pgettext_lazy("may not …", "assign"),
     "unassign": pgettext_lazy("may not …", "unassign"),
@@ -303,6 +309,8 @@ _WORDS = {
     "cancel": pgettext_lazy("may not …", "cancel"),
     "retry": pgettext_lazy("may not …", "retry"),
     "undo": pgettext_lazy("may not …", "undo"),
+    "due": pgettext_lazy("may not …", "reschedule"),
+    "fire": pgettext_lazy("may not …", "fire"),
 }
 
 
@@ -492,6 +500,7 @@ class Activation:
             started=self.task.started or now,
         )
         self.step.emit(signals.task_finished, process=self.process, task=self.task)
+        self.flow_task.task_closed(self)
         self.flow_task.activate_next(self)
 
     def cancel(self, by=None):
@@ -513,6 +522,7 @@ class Activation:
         self.step.update_task(
             self.task, (self.task.status,), status=TaskStatus.CANCELED, finished=timezone.now()
         )
+        self.flow_task.task_closed(self)
         close_branch(self.step, self.task)
 
     def undo(self, by=None):
@@ -549,6 +559,7 @@ class Activation:
             ).delete()
         reopened = TaskStatus.ASSIGNED if self.task.owner_id else TaskStatus.NEW
         self.step.update_task(self.task, (TaskStatus.DONE,), status=reopened, finished=None)
+        self.flow_task.task_reopened(self)
         _refresh_error_status(self.step)
 
     def note_error(self, note):
@@ -572,6 +583,20 @@ class Activation:
         step.set_process_status(ProcessStatus.DONE, finished=self.task.finished or timezone.now())
         step.emit(signals.task_finished, process=self.process, task=self.task)
         step.emit(signals.flow_finished, process=self.process)
+
+    def set_due(self, due, by=None):
+        """Move the task's due time (a manager's operation): a waiting timer fires at ``due`` instead.
+
+        Only while the task is active; ``due`` must be an aware datetime. A
+        timer whose new time has passed fires on the scheduler's next round.
+        """
+        self.check("due", by=by)
+        if due is None or timezone.is_naive(due):
+            raise FlowIllegalTransition(
+                _("%(task)s cannot be rescheduled: its due time must be an aware date and time.")
+                % {"task": task_label(self.task)}
+            )
+        self.step.update_task(self.task, (self.task.status,), due=due)
 
     def fail(self, exc):
         """Save the task in ERROR with the traceback of ``exc``; the process shows ERROR."""
@@ -603,9 +628,15 @@ def undo_blocker(leading):
     or canceled already (say by an earlier undo of the same task).
     """
     for task in leading:
+        if _is_deadline_timer(task):
+            continue  # the task's own deadline timer (closed with it, or a reminder that fired): not a successor
         if task.status != TaskStatus.CANCELED and not _is_waiting_join(task) and task.status not in _UNDO_CANCELS:
             return task
     return None
+
+
+def _is_deadline_timer(task):
+    return getattr(task.flow_task, "watched", None) is not None
 
 
 def refresh_error_status(step):
@@ -753,6 +784,43 @@ class StartActivation(Activation):
 
 class HumanActivation(Activation):
     """A task that waits for a person: assign, unassign, reassign, done."""
+
+    def close_timers(self, nodes, keep=None):
+        """Cancel the task's timers of ``nodes`` (its deadlines) still waiting, but ``keep``: it needs them no more.
+
+        The timers are the tasks of those nodes linked to this one; those made in
+        this step are still in memory, the others are canceled with one UPDATE.
+        """
+        step, task = self.step, self.task
+        now = timezone.now()
+        waiting = (TaskStatus.SCHEDULED, TaskStatus.ERROR)
+        for timer in step.tasks:  # created in this step: not in the database yet
+            if timer.pk is None and timer.flow_task in nodes and timer.status in waiting and step.linked(timer, task):
+                timer.status, timer.finished = TaskStatus.CANCELED, now
+        if task.pk is not None:
+            from .fields import node_path
+
+            timers = step.flow_class.task_cls._base_manager.using(step.using).filter(
+                process_id=step.process.pk,
+                flow_task__in=[node_path(node) for node in nodes],
+                status__in=waiting,
+                previous=task.pk,
+            )
+            if keep is not None and keep.pk is not None:
+                timers = timers.exclude(pk=keep.pk)
+            timers.update(status=TaskStatus.CANCELED, finished=now)
+
+    def interrupt(self, keep=None):
+        """Its deadline came first (an escalation): cancel the task and its other deadline timers.
+
+        The flow goes on from the deadline; a task that was in ERROR no longer
+        holds the process in ERROR.
+        """
+        failed = self.task.status == TaskStatus.ERROR
+        self.step.update_task(self.task, (self.task.status,), status=TaskStatus.CANCELED, finished=timezone.now())
+        self.close_timers(getattr(self.flow_task, "deadlines", ()), keep=keep)
+        if failed:
+            refresh_error_status(self.step)
 
     def assign(self, user, by=None):
         """Give a NEW task to ``user`` (a user claiming it for themselves, or a manager)."""

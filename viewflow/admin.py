@@ -28,14 +28,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import operations
 from .base import all_flows
 from .exceptions import FlowError
 from .fields import flow_path, node_path
-from .forms import ReassignForm
-from .models import Process, Task
+from .forms import DueForm, ReassignForm
+from .models import Process, Schedule, Task
 from .rules import statuses_for
 
-__all__ = ["ProcessAdmin", "TaskAdmin", "TaskInline", "FlowFilter", "TaskFlowFilter", "NodeFilter"]
+__all__ = ["ProcessAdmin", "TaskAdmin", "ScheduleAdmin", "TaskInline", "FlowFilter", "TaskFlowFilter", "NodeFilter"]
 
 #: engine columns of a task: never editable in the admin
 TASK_ENGINE_FIELDS = (
@@ -50,6 +51,7 @@ TASK_ENGINE_FIELDS = (
     "owner",
     "owner_permission",
     "external_task_id",
+    "due",
     "data",
     "error",
 )
@@ -283,7 +285,7 @@ class ProcessAdmin(admin.ModelAdmin):
 class TaskAdmin(admin.ModelAdmin):
     """Tasks: filter by flow, node and status; retry, cancel and reassign them through the engine."""
 
-    list_display = ("id", "node_title", "process_link", "status", "owner", "created", "finished")
+    list_display = ("id", "node_title", "process_link", "status", "owner", "created", "due", "finished")
     list_display_links = ("id", "node_title")
     list_filter = (TaskFlowFilter, NodeFilter, "status", TaskTypeFilter, ("created", admin.DateFieldListFilter))
     list_select_related = ("owner",)
@@ -293,7 +295,9 @@ class TaskAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = ("node_title",) + TASK_ENGINE_FIELDS[:1] + TASK_ENGINE_FIELDS[2:] + ("previous_tasks",)
     fields = readonly_fields + ("comments",)
-    actions = ("retry_tasks", "cancel_tasks", "reassign_tasks", "unassign_tasks", "undo_tasks")
+    actions = (
+        "retry_tasks", "cancel_tasks", "reassign_tasks", "unassign_tasks", "undo_tasks", "fire_timers", "set_due"
+    )
 
     def has_add_permission(self, request):
         return False  # tasks are created by the engine only
@@ -403,6 +407,45 @@ class TaskAdmin(admin.ModelAdmin):
             lambda n: ngettext("%d task undone.", "%d tasks undone.", n) % n,
         )
 
+    @admin.action(description=_("Fire selected timers now"), permissions=("change",))
+    def fire_timers(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            self._those_in(request, queryset, "fire", _("not a waiting timer")),
+            lambda task: operations.fire_now(task, by=request.user),
+            lambda n: ngettext("%d timer fired.", "%d timers fired.", n) % n,
+        )
+
+    @admin.action(description=_("Change the due time of selected tasks…"), permissions=("change",))
+    def set_due(self, request, queryset):
+        """First call: a page to choose the time. Second call (``apply``): move each task's due time."""
+        tasks = list(queryset.filter(status__in=statuses_for("due")).select_related("process"))
+        if not tasks:
+            self.message_user(request, _("Only active tasks have a due time to change."), messages.WARNING)
+            return None
+        form = DueForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            due = form.cleaned_data["due"]
+            _run_each(
+                self,
+                request,
+                tasks,
+                lambda task: operations.set_due(task, due, by=request.user),
+                lambda n: ngettext("%d task rescheduled.", "%d tasks rescheduled.", n) % n,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change the due time"),
+            "opts": self.model._meta,
+            "tasks": tasks,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": "set_due",
+        }
+        return TemplateResponse(request, "admin/viewflow/task/set_due.html", context)
+
     @admin.action(description=_("Reassign selected tasks…"), permissions=("change",))
     def reassign_tasks(self, request, queryset):
         """First call: a page to choose the user. Second call (``apply``): reassign each task."""
@@ -446,3 +489,19 @@ class TaskAdmin(admin.ModelAdmin):
 
 admin.site.register(Process, ProcessAdmin)
 admin.site.register(Task, TaskAdmin)
+
+
+class ScheduleAdmin(admin.ModelAdmin):
+    """The next slot of each StartTimer (read-only: the scheduler writes it)."""
+
+    list_display = ("flow_task", "due", "last_due", "last_process")
+    readonly_fields = ("flow_task", "due", "last_due", "last_process")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(Schedule, ScheduleAdmin)

@@ -13,7 +13,9 @@ flows people write by hand:
 
 Events are circles (the end a thick one), gateways diamonds (``×`` for a
 choice, ``+`` for parallel branches), tasks rounded boxes with their kind
-above the title. ``states`` (node name → "active" / "done" / "error") colours
+above the title, timers (Timer, a task's deadline, StartTimer) a clock in a
+double ring with their delay; the line to a deadline is dashed. ``states``
+(node name → "active" / "done" / "error") colours
 the nodes of one process; an edge between two reached nodes is drawn as taken.
 The flow coverage report of :mod:`viewflow.testing` marks nodes "covered" or
 "missed", and edges taken or ``missed``, on the same drawing.
@@ -218,7 +220,11 @@ def _shape(point, state):
     node, x, y = point.node, point.x, point.y
     title = node.task_title
     tooltip = escape(title if not state else f"{title} ({_state_label(state)})")
-    if node.shape == "event":
+    if node.shape == "event" and getattr(node, "fires_on_due", False) or node.task_type == "START_TIMER":
+        body = _clock(x, y)  # a timer: a clock in a double ring, its delay or schedule under the title
+        when = node.delay_label() if hasattr(node, "delay_label") else node.schedule_label
+        label = _text(x, y + EVENT_R + 16, _lines(title) + ([when] if when else []))
+    elif node.shape == "event":
         end = node.task_type == "END"
         end_css = ' class="vf-end"' if end else ""
         body = f'<circle cx="{x:g}" cy="{y:g}" r="{EVENT_R}"{end_css}/>'
@@ -249,6 +255,16 @@ def _shape(point, state):
     return (
         f'<g class="vf-node vf-{node.shape}{css}" data-node="{escape(node.name)}">'
         f"<title>{tooltip}</title>{body}{label}</g>"
+    )
+
+
+def _clock(x, y):
+    """A timer event: a double ring with a clock's face."""
+    r = EVENT_R
+    return (
+        f'<circle cx="{x:g}" cy="{y:g}" r="{r}" class="vf-timer"/>'
+        f'<circle cx="{x:g}" cy="{y:g}" r="{r - 4}" class="vf-timer-face"/>'
+        f'<path class="vf-timer-hands" d="M {x:g} {y - r + 8:g} L {x:g} {y:g} L {x + r - 9:g} {y:g}"/>'
     )
 
 
@@ -367,14 +383,18 @@ def render_svg(flow_class, states=None, taken=None, missed=None):
         ".vf-node.vf-subprocess>rect{stroke-width:3}"
         ".vf-node .vf-subprocess-mark rect{fill:none;stroke:#495057;stroke-width:1}"
         ".vf-subprocess-mark path{stroke:#495057;stroke-width:1.5;fill:none}"
+        ".vf-edge.vf-deadline{stroke-dasharray:5 4}"
+        ".vf-node circle.vf-timer-face{stroke-width:1}"
+        ".vf-timer-hands{stroke:#495057;stroke-width:1.5;fill:none;stroke-linecap:round}"
         "</style>",
     ]
     for edge, chain in graph.chains:
         path, (lx, ly, anchor) = _edge_path(chain)
         css = edge_class(edge)
         marker = "vf-arrow-done" if css == " taken" else "vf-arrow"
+        deadline = " vf-deadline" if _is_deadline_edge(edge) else ""
         parts.append(
-            f'<path class="vf-edge{css}" d="{_polyline(path)}" marker-end="url(#{marker})"'
+            f'<path class="vf-edge{deadline}{css}" d="{_polyline(path)}" marker-end="url(#{marker})"'
             f' data-edge="{escape(edge.src.name)}-{escape(edge.dst.name)}"/>'
         )
         if edge.label:
@@ -403,6 +423,11 @@ def render_svg(flow_class, states=None, taken=None, missed=None):
             parts.append(_shape(point, states.get(point.name, "")))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _is_deadline_edge(edge):
+    """The dashed line from a person's task to its deadline timer, and on from the timer."""
+    return getattr(edge.dst, "watched", None) is edge.src or getattr(edge.src, "watched", None) is not None
 
 
 def process_states(tasks):

@@ -14,6 +14,8 @@
 | viewflow.E010 | a flow or node whose stored name is too long for its column |
 | viewflow.E011 | a Subprocess whose start node is not a ``StartFunction`` of a flow of the project |
 | viewflow.E012 | a flow that starts itself again through Subprocess nodes on every path (no end condition) |
+| viewflow.E013 | a StartTimer whose schedule is wrong (a cron string that does not parse, no or two schedules) |
+| viewflow.E014 | a Timer, ``.Deadline`` or ``.Due`` whose delay is not a timedelta, an aware datetime or a callable |
 | viewflow.W001 | a node's ``.Permission("app.codename")`` that no model and no flow declares |
 | viewflow.W002 | a node's ``.Permission(..., obj=...)`` where ModelBackend is the only backend |
 
@@ -72,6 +74,7 @@ def check_flow(flow_class):
             _error(flow_class, None, "has no End node.", "Add end = flow.End() and lead the last nodes to it.", "E003")
         )
 
+    side_paths = _reminder_paths(nodes)
     reachable, queue = set(), list(starts)
     while queue:
         node = queue.pop()
@@ -97,7 +100,7 @@ def check_flow(flow_class):
         elif (
             not isinstance(node, End)
             and not node.outgoing()
-            and not (isinstance(node, If) or name in dict(meta.errors))
+            and not (isinstance(node, If) or name in dict(meta.errors) or name in side_paths)
         ):
             errors.append(
                 _error(flow_class, name, "leads nowhere.", "Call .Next(node) on it (only End may end a path).", "E008")
@@ -143,6 +146,7 @@ def check_flow(flow_class):
         )
     errors.extend(_names_too_long(flow_class))
     errors.extend(_subprocess_errors(flow_class))
+    errors.extend(_timer_errors(flow_class))
     known = _declared_permissions()
     for name, node in nodes.items():
         permission = getattr(node, "_permission", None)
@@ -340,3 +344,66 @@ def _joins_outside_splits(starts, node_count):
             depth += 1
         queue.extend((edge.dst, depth, node.name) for edge in node.outgoing())
     return found
+
+
+def _reminder_paths(nodes):
+    """Names of the nodes a non-interrupting deadline leads to: a reminder's path may end where it likes.
+
+    Its last node leads nowhere on purpose (the task it reminds of is still the
+    process's main path); every other path must reach an End.
+    """
+    queue = [
+        deadline._next
+        for node in nodes.values()
+        for deadline in getattr(node, "deadlines", ())
+        if not deadline.interrupting and deadline._next is not None
+    ]
+    found = set()
+    while queue:
+        node = queue.pop()
+        if node.name not in found:
+            found.add(node.name)
+            queue.extend(edge.dst for edge in node.outgoing())
+    return found
+
+
+def _timer_errors(flow_class):
+    """E013 for a StartTimer's schedule, E014 for a delay of the wrong kind."""
+    import datetime
+
+    from .flow.timer import StartTimer, TimerTask
+
+    errors = []
+    for name, node in flow_class._meta.nodes.items():
+        if isinstance(node, StartTimer):
+            errors.extend(
+                _error(
+                    flow_class,
+                    name,
+                    f"StartTimer {problem}.",
+                    'Give every=timedelta(...) or a cron string such as cron="0 9 * * MON".',
+                    "E013",
+                )
+                for problem in node.schedule_errors()
+            )
+        delays = []
+        if isinstance(node, TimerTask):
+            watched = getattr(node, "watched", None)
+            delays.append(("Deadline" if watched else "Timer", (watched or node).name, node.delay))
+        if getattr(node, "_due", None) is not None:
+            delays.append(("Due", name, node._due))
+        for kind, where, delay in delays:
+            if callable(delay) or isinstance(delay, datetime.timedelta):
+                continue
+            if isinstance(delay, datetime.datetime) and delay.tzinfo is not None:
+                continue
+            errors.append(
+                _error(
+                    flow_class,
+                    where,
+                    f"{kind}({delay!r}): the delay is not a timedelta, an aware datetime or a callable of the process.",
+                    "Pass datetime.timedelta(...), an aware datetime, or a function of the process returning one.",
+                    "E014",
+                )
+            )
+    return errors

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .permissions import assignable_users
 
-__all__ = ["ReassignForm"]
+__all__ = ["ReassignForm", "DueForm"]
 
 
 class ReassignForm(forms.Form):
@@ -19,3 +19,13 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, tasks=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = assignable_users(tasks)
+
+
+class DueForm(forms.Form):
+    """A task's new due time, in the current time zone (the site's page and the admin's action)."""
+
+    due = forms.DateTimeField(
+        label=_("Due"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("A timer fires at this time; a person's task shows it."),
+    )

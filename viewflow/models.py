@@ -14,7 +14,7 @@ from .fields import FlowReferenceField, TaskReferenceField
 from .statements import update_own_row
 from .status import ACTIVE_TASK_STATUSES, RUNNING_PROCESS_STATUSES, ProcessStatus, TaskStatus
 
-__all__ = ["Process", "Task", "ProcessStatus", "TaskStatus"]
+__all__ = ["Process", "Task", "Schedule", "ProcessStatus", "TaskStatus"]
 
 
 class Process(models.Model):
@@ -119,6 +119,8 @@ class Task(models.Model):
     )
     owner_permission = models.CharField(_("permission"), max_length=255, blank=True, default="")
     external_task_id = models.CharField(_("external id"), max_length=255, blank=True, default="")
+    #: when the task is due: a timer or a deadline fires then (SCHEDULED); a person's task shows it
+    due = models.DateTimeField(_("due"), blank=True, null=True)
     data = models.JSONField(_("data"), blank=True, default=dict)
     comments = models.TextField(_("comments"), blank=True, default="")
     error = models.TextField(_("error"), blank=True, default="")
@@ -156,6 +158,17 @@ class Task(models.Model):
             # tasks in ERROR, SCHEDULED, ... across flows (list_tasks, the admin's status filter); declared
             # here rather than with db_index, which on PostgreSQL adds a second, LIKE-only copy
             models.Index(fields=["status"], name="vf_task_status"),
+            # the scheduler's question, "which timers are due now?", oldest due first: only waiting timers
+            # (SCHEDULED with a due time; jobs have none) are in it, so a task enters it when its timer is
+            # armed and leaves it when it fires. Both databases use it for ``status = 'SCHEDULED' AND due
+            # IS NOT NULL AND due <= %s ORDER BY due``: PostgreSQL proves the condition, SQLite finds its
+            # terms. ``status`` leads (one value) so that SQLite, which has no statistics, prefers it to
+            # vf_task_status: it matches one more term of the query and needs no sort.
+            models.Index(
+                fields=["status", "due"],
+                condition=models.Q(status="SCHEDULED", due__isnull=False),
+                name="vf_task_due",
+            ),
         ]
 
     def __str__(self):
@@ -199,3 +212,29 @@ class TaskLink(models.Model):
 
     def __str__(self):
         return f"#{self.to_task_id} → #{self.from_task_id}"
+
+
+class Schedule(models.Model):
+    """The next slot of a ``flow.StartTimer``: when it starts its next process.
+
+    One row per StartTimer node, created by the scheduler when it first sees the
+    node. A scheduler claims a slot by moving ``due`` on with an UPDATE that
+    carries the ``due`` it read: two schedulers, or a beat that ticks twice,
+    cannot both start the same slot.
+    """
+
+    flow_task = TaskReferenceField(_("node"), unique=True)
+    due = models.DateTimeField(_("due"), db_index=True)
+    last_due = models.DateTimeField(_("last slot"), blank=True, null=True)
+    last_process = models.ForeignKey(
+        Process, on_delete=models.SET_NULL, blank=True, null=True, related_name="+", verbose_name=_("last process")
+    )
+
+    class Meta:
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        ordering = ["due"]
+
+    def __str__(self):
+        node = self.flow_task
+        return f"{node.flow_class._meta.title if node else _('Unknown flow')}: {self.due:%Y-%m-%d %H:%M %Z}"

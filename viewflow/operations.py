@@ -31,6 +31,9 @@ __all__ = [
     "undo",
     "retry",
     "resume",
+    "fire_due",
+    "fire_now",
+    "set_due",
     "cancel_process",
 ]
 
@@ -127,6 +130,36 @@ def resume(task, /, *args, **payload):
         )
     activation = node.resume(task, *args, **payload)
     return activation.task if activation is not None else None
+
+
+def fire_due(now=None, *, batch=None, max_batches=None, flows=None):
+    """Fire every timer due at ``now`` (default: the present) and start the scheduled processes; return what fired.
+
+    The one function behind ``manage.py run_timers``, the Celery beat entry and
+    ``viewflow.testing``'s "move time forward": a list of
+    :class:`viewflow.scheduler.Fired`. Safe to call from several processes at
+    once; see :mod:`viewflow.scheduler`.
+    """
+    from .scheduler import DEFAULT_BATCH
+    from .scheduler import fire_due as _fire_due
+
+    return _fire_due(now, batch=batch or DEFAULT_BATCH, max_batches=max_batches, flows=flows)
+
+
+def fire_now(task, by=None):
+    """Fire a waiting timer (a Timer's or a deadline's task) now, before its due time (a manager's operation)."""
+    with activate(task) as activation:
+        if not hasattr(activation, "fire"):
+            raise FlowIllegalTransition(_("%(task)s cannot be fired: it is not a timer.") % {"task": task_label(task)})
+        activation.fire(by=by)
+    return activation.task
+
+
+def set_due(task, due, by=None):
+    """Move an active task's due time to ``due`` (an aware datetime); a timer then fires at that time."""
+    with activate(task) as activation:
+        activation.set_due(due, by=by)
+    return activation.task
 
 
 def cancel_process(process, by=None):

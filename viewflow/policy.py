@@ -43,7 +43,8 @@ class FlowPolicy:
     permits them, or a manager giving it to anyone), :meth:`can_unassign`
     (its owner or a manager), :meth:`can_complete` (its owner),
     :meth:`can_reassign`, :meth:`can_cancel`, :meth:`can_undo`,
-    :meth:`can_retry` (managers); :meth:`can_view_task` (its owner, a manager,
+    :meth:`can_retry`, and for timers :meth:`can_fire` and
+    :meth:`can_reschedule` (managers); :meth:`can_view_task` (its owner, a manager,
     or anyone who sees the flow). The task's state is not their business: the
     rules check it before or after them. :meth:`task_actions` puts it all
     together for the pages' buttons.
@@ -137,6 +138,14 @@ class FlowPolicy:
         return self.flow_class.can_manage(user)
 
     def can_retry(self, user, task):
+        return self.flow_class.can_manage(user)
+
+    def can_fire(self, user, task):
+        """May ``user`` fire a waiting timer now (managers)?"""
+        return self.flow_class.can_manage(user)
+
+    def can_reschedule(self, user, task):
+        """May ``user`` move a task's due time (managers)?"""
         return self.flow_class.can_manage(user)
 
     def may(self, action, user, task, **kwargs):

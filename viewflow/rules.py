@@ -50,6 +50,9 @@ TASK_RULES = {
     "cancel": TaskRule(ACTIVE_TASK_STATUSES, "can_cancel", "canceled", node_allows="can_cancel"),
     "undo": TaskRule((TaskStatus.DONE,), "can_undo", "undone", process_running=True, node_allows="can_undo"),
     "retry": TaskRule((TaskStatus.ERROR,), "can_retry", "retried"),
+    # timers (viewflow.flow.timer): fire a waiting timer now; move an active task's due time
+    "fire": TaskRule((TaskStatus.SCHEDULED,), "can_fire", "fired", node_allows="fires_on_due"),
+    "due": TaskRule(ACTIVE_TASK_STATUSES, "can_reschedule", "rescheduled"),
 }
 
 

@@ -15,6 +15,8 @@
   shipment on to a Handler and its End.
 """
 
+import datetime
+
 from helloworld import tasks
 from helloworld.models import HelloWorldProcess
 from viewflow import flow, lock
@@ -141,3 +143,13 @@ class ShipmentFlow(Flow):
 
 viewsite.register(HelloHandlerFlow)
 viewsite.register(HelloJobFlow)
+
+
+class TimerBenchFlow(Flow):
+    """Timer: a timer due at once, then the end (bench/timers.py arms them by the thousand)."""
+
+    lock_impl = lock.select_for_update_lock
+
+    start = flow.StartFunction().Next(this.wait)
+    wait = flow.Timer(datetime.timedelta(0)).Next(this.end)
+    end = flow.End()

@@ -1,4 +1,11 @@
-"""Leave approval: a manager decides, long leaves escalate to a director, a Signal closes it."""
+"""Leave approval: a manager decides, long leaves escalate to a director, a Signal closes it.
+
+A manager who lets a request wait is reminded after ``REMIND_AFTER``; if it still
+waits after ``ESCALATE_AFTER`` it goes to a director (``make demo`` runs
+``manage.py run_timers`` beside the server, so both happen within a minute).
+"""
+
+import datetime
 
 from viewflow import flow
 from viewflow.base import Flow, this
@@ -9,6 +16,10 @@ from viewflow.views import ProcessView, StartView
 
 from .models import LeaveProcess, LongLeavePolicy
 from .signals import employee_returned
+
+#: short enough to watch in the demo; a real flow would say days
+REMIND_AFTER = datetime.timedelta(seconds=20)
+ESCALATE_AFTER = datetime.timedelta(seconds=60)
 
 
 def waiting_return(flow_task, sender, process, **kwargs):
@@ -40,8 +51,12 @@ class LeaveFlow(Flow):
         flow.View(ProcessView, fields=["approved", "comment"])
         .Annotation(title="Manager approval")
         .Permission(auto_create=True)
+        .Due(ESCALATE_AFTER)
+        .Deadline(REMIND_AFTER, then=this.remind_manager, interrupting=False)
+        .Deadline(ESCALATE_AFTER, then=this.escalate)
         .Next(this.decide)
     )
+    remind_manager = flow.Handler(this.count_reminder).Annotation(title="Remind the manager")
     decide = (
         flow.Switch()
         .Case(this.rejected, cond=lambda leave: not leave.approved)
@@ -51,8 +66,12 @@ class LeaveFlow(Flow):
     escalate = flow.Handler(this.mark_escalated).Next(this.director_approval)
     director_approval = (
         flow.View(ProcessView, fields=["director_approved", "comment"])
-        .Annotation(title="Director approval", description="This leave is longer than the policy allows.")
+        .Annotation(
+            title="Director approval",
+            description="This leave is longer than the policy allows, or its manager did not answer in time.",
+        )
         .Permission(auto_create=True)
+        .Due(datetime.timedelta(minutes=2))
         .Next(this.check_director)
     )
     check_director = flow.If(lambda leave: leave.director_approved).OnTrue(this.book).OnFalse(this.rejected)
@@ -76,6 +95,11 @@ class LeaveFlow(Flow):
         """``LeaveFlow.import_request.run(first_day, days)``: a request imported from another system."""
         leave = activation.process
         leave.first_day, leave.days, leave.reason = first_day, days, reason
+
+    def count_reminder(self, activation):
+        """A reminder to the manager (a real project would send a mail here)."""
+        activation.process.reminders += 1
+        activation.process.save(update_fields=["reminders"])
 
     def mark_escalated(self, activation):
         activation.process.escalated = True

@@ -11,6 +11,7 @@ class LeaveProcess(Process):
     reason = models.CharField(max_length=200, blank=True, default="")
     approved = models.BooleanField(default=False, help_text="The manager approves.")
     escalated = models.BooleanField(default=False)
+    reminders = models.PositiveIntegerField(default=0, help_text="How often the manager was reminded.")
     director_approved = models.BooleanField(default=False, help_text="The director approves a long leave.")
     comment = models.TextField(blank=True, default="")
     booked = models.BooleanField(default=False)

@@ -556,3 +556,6 @@ class PolicyFlow(Flow):
     start = flow.StartFunction(fill_process).Next(this.review)
     review = flow.View().Permission("testapp.review_sample").Next(this.end)
     end = flow.End()
+
+
+from .timer_flows import DeadlineFlow  # noqa: E402,F401  (its permissions are auto-created)

@@ -11,6 +11,20 @@ right after the commit. On a real broker, configure the Celery app with
 ``task_acks_late``, ``task_reject_on_worker_lost`` and a prefetch multiplier of
 1 (see the README) so a worker killed mid-job loses nothing: its message is
 delivered again and the next worker does the job.
+
+Timers on Celery beat: :func:`fire_due_timers` is a Celery task that calls
+:func:`viewflow.scheduler.fire_due`, the function ``manage.py run_timers``
+loops on. Schedule it, and make the worker import this module::
+
+    CELERY_IMPORTS = ["viewflow.contrib.celery"]
+    CELERY_BEAT_SCHEDULE = {
+        "viewflow-timers": {"task": "viewflow.fire_due_timers", "schedule": 5.0, "options": {"expires": 5.0}},
+    }
+
+(django-celery-beat's database scheduler works too: a periodic task named
+``viewflow.fire_due_timers``.) A beat that ticks twice, two beats at once, or a
+tick delivered late start nothing twice: each timer and each StartTimer slot is
+claimed in the database. No timer rides on a Celery ETA message.
 """
 
 from __future__ import annotations
@@ -20,6 +34,7 @@ import logging
 import traceback
 import uuid
 
+from celery import shared_task
 from django.utils.translation import gettext as _
 
 from ..activation import run_task_step
@@ -27,7 +42,7 @@ from ..fields import node_path
 from ..flow.job import JobNode, flow_job, jobs_are_held
 from ..status import TaskStatus
 
-__all__ = ["Job", "flow_job"]
+__all__ = ["Job", "flow_job", "fire_due_timers"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +123,11 @@ class Job(JobNode):
 
     def __str__(self):
         return _("Job %(name)s") % {"name": self.name}
+
+
+@shared_task(name="viewflow.fire_due_timers", ignore_result=True)
+def fire_due_timers(batch=None):
+    """Fire the due timers and start the scheduled processes (the Celery beat entry); returns how many fired."""
+    from ..scheduler import DEFAULT_BATCH, fire_due
+
+    return len(fire_due(batch=batch or DEFAULT_BATCH))  # the scheduler logs each timer it fires

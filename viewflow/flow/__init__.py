@@ -9,6 +9,7 @@ from .job import flow_job
 from .signal import Signal
 from .start import Start, StartFunction, StartSignal
 from .subprocess import NSubprocess, Subprocess
+from .timer import Deadline, StartTimer, Timer
 from .view import View
 
 
@@ -26,6 +27,9 @@ __all__ = [
     "Start",
     "StartFunction",
     "StartSignal",
+    "StartTimer",
+    "Timer",
+    "Deadline",
     "View",
     "If",
     "Switch",

@@ -30,6 +30,7 @@ branches come from a callable). What a node may override:
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +41,7 @@ from ..activation import (
     WaitingActivation,
     fail_waiting_task,
     resume_task,
+    undoable,
 )
 from ..base import NodeRef, OwnerOf, resolve
 from ..exceptions import FlowRuntimeError
@@ -157,6 +159,16 @@ class Node:
 
     def retry(self, activation):
         raise NotImplementedError(f"{type(self).__name__} cannot be retried")
+
+    def task_closed(self, activation):
+        """The node's task was just done or canceled, in this step: release what it held.
+
+        Called before the flow moves on (or the branch closes); a person's task
+        cancels its deadline timers here.
+        """
+
+    def task_reopened(self, activation):
+        """The node's DONE task was reopened by undo, in this step (a person's task re-arms its deadlines)."""
 
     def closing_join(self):
         """The Join that closes the split branch this node is on (None outside any split)."""
@@ -378,17 +390,87 @@ class PermissionMixin:
 
 
 class HumanTask(PermissionMixin, Task):
-    """Base of View-like nodes: a NEW task in a queue, or ASSIGNED straight to its owner."""
+    """Base of View-like nodes: a NEW task in a queue, or ASSIGNED straight to its owner.
+
+    ``.Due(delay)`` gives each task a due time (shown, sorted by, marked when
+    overdue); ``.Deadline(delay, then=..., interrupting=True)`` gives it a timer
+    that acts (see :mod:`viewflow.flow.timer`).
+    """
 
     task_type = "HUMAN"
     activation_class = HumanActivation
-    task_actions = Node.task_actions + ("assign", "unassign", "reassign")
+    task_actions = Node.task_actions + ("assign", "unassign", "reassign", "due")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._due = None
+        self.deadlines = []
+
+    def Due(self, delay):
+        """Each task is due ``delay`` after it is created (a timedelta, an aware datetime, or ``callable(process)``).
+
+        Only shown: the inbox and queue show and sort by it and mark overdue
+        tasks; nothing happens when it passes (``.Deadline`` acts).
+        """
+        self._due = delay
+        return self
+
+    def Deadline(self, delay, then, interrupting=True):
+        """When ``delay`` passes and the task is still active, go on at ``then``.
+
+        ``interrupting=True`` cancels the task and continues at ``then``
+        (escalation); ``interrupting=False`` starts ``then`` beside it (a
+        reminder) and the task stays. A node may have several deadlines.
+        """
+        from .timer import Deadline
+
+        self.deadlines.append(Deadline(self, delay, then, interrupting))
+        return self
+
+    def __set_name__(self, owner, name):
+        super().__set_name__(owner, name)
+        for n, deadline in enumerate(self.deadlines, 1):
+            # a node of the flow like the others (its tasks are stored by path), declared for the user
+            deadline_name = f"{name}__deadline" if n == 1 else f"{name}__deadline{n}"
+            if deadline_name in vars(owner):
+                raise ImproperlyConfigured(
+                    f"{owner.__qualname__}.{deadline_name}: the name is taken by the deadline of {name!r}; rename it."
+                )
+            setattr(owner, deadline_name, deadline)
+            deadline.__set_name__(owner, deadline_name)
+
+    def outgoing(self):
+        return super().outgoing() + [Edge(self, deadline) for deadline in self.deadlines]
 
     def activate(self, step, previous, token, task=None):
         task = self.make_task(step, previous, token, task, owner_permission=self.owner_permission)
         activation = self.activation_class(step, task)
+        if self._due is not None:
+            try:
+                from .timer import due_time
+
+                with undoable(step.using):
+                    task.due = due_time(self._due, step.process, timezone.now())
+            except Exception as exc:
+                activation.fail(exc)
+                return activation
+        self.arm_timers(activation)
         self.assign_owner(activation)
         return activation
+
+    def arm_timers(self, activation):
+        """Create the task's deadline timers, linked to it."""
+        for deadline in self.deadlines:
+            deadline.arm(activation.step, [activation.task], activation.task.token)
+
+    def task_closed(self, activation):
+        """Done or canceled: its deadline timers still waiting are canceled (:meth:`HumanActivation.close_timers`)."""
+        if self.deadlines:
+            activation.close_timers(self.deadlines)
+
+    def task_reopened(self, activation):
+        """An undone task gets fresh deadlines, counted from now."""
+        self.arm_timers(activation)
 
     def assign_owner(self, activation):
         """Give the task to its ``.Assign(...)`` owner, if any (:meth:`HumanActivation.assign_owner`)."""

@@ -20,6 +20,7 @@
     {% if "assign" in perms %}<a href="{% flowurl task 'assign' %}">Claim</a>{% endif %}
 
 More: ``{% status_badge obj %}`` (a process's or task's status as a badge),
+``{% due_badge task %}`` (its due time, marked when overdue),
 ``{% task_counts as counts %}`` (``counts.inbox``, ``counts.queue``),
 ``{% layout_form layout form formsets %}``, ``{{ formset|formset_title }}`` (an
 inline formset's heading), ``{{ field|vf_widget }}`` (a form field's widget with
@@ -84,6 +85,23 @@ def flow_perms(user, task):
 def status_badge(obj):
     """A process's or task's status as a coloured badge."""
     return {"status": obj.status, "label": obj.get_status_display()}
+
+
+@register.inclusion_tag("viewflow/includes/due.html")
+def due_badge(task, now=None):
+    """A task's due time; an active task past it is marked overdue, a waiting timer says when it fires."""
+    from django.utils import timezone
+
+    from ..status import ACTIVE_TASK_STATUSES
+
+    due = getattr(task, "due", None)
+    timer = getattr(task.flow_task, "fires_on_due", False)
+    active = task.status in ACTIVE_TASK_STATUSES
+    return {
+        "due": due,
+        "timer": timer,
+        "overdue": due is not None and active and not timer and due < (now or timezone.now()),
+    }
 
 
 @register.simple_tag(takes_context=True)

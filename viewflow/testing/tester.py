@@ -498,7 +498,9 @@ class ProcessRun:
     def path(self):
         """The path the process took, with split branches as groups (see :mod:`viewflow.testing.paths`)."""
         return build_path(
-            (task.flow_task.name if task.flow_task else "?", task.token) for task in self._in_flow_order()
+            (task.flow_task.name if task.flow_task else "?", task.token)
+            for task in self._in_flow_order()
+            if not _unfired_deadline(task)
         )
 
     def assert_path(self, *expected):
@@ -518,6 +520,11 @@ class ProcessRun:
         if actual != status:
             raise FlowTestError(f"Process #{self.pk} is {actual}, not {status}; path: {self.path()}.")
         return self
+
+
+def _unfired_deadline(task):
+    """A deadline timer canceled with its task (done in time): no step of the path."""
+    return getattr(task.flow_task, "watched", None) is not None and task.status == TaskStatus.CANCELED
 
 
 def _creation_order(task_cls):

@@ -12,13 +12,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
 from ..activation import run_task_step, undo_blocker
 from ..exceptions import FlowRuntimeError
-from ..forms import ReassignForm
+from ..forms import DueForm, ReassignForm
 from ..permissions import task_permissions
 from ..rules import state_allows
 from ..status import TaskStatus
@@ -33,6 +34,8 @@ __all__ = [
     "CancelTaskView",
     "RetryTaskView",
     "UndoTaskView",
+    "FireTimerView",
+    "DueTaskView",
     "view_for",
 ]
 
@@ -133,6 +136,8 @@ class TaskDetailView(TaskMixin, TemplateView):
             ("reassign", _("Reassign")),
             ("retry", _("Retry")),
             ("undo", _("Undo")),
+            ("fire", _("Fire now")),
+            ("due", _("Change due time")),
             ("cancel", _("Cancel")),
         ]
         return context
@@ -273,6 +278,35 @@ class UndoTaskView(TaskOperationView):
         activation.undo(by=self.request.user)
 
 
+class FireTimerView(TaskOperationView):
+    """Fire a waiting timer now, before its due time (managers)."""
+
+    action = "fire"
+    refused_message = gettext_lazy("%(task)s cannot be fired: it no longer waits.")
+    title = gettext_lazy("Fire this timer now")
+    success_message = gettext_lazy("%(task)s has fired.")
+
+    def perform(self, activation, form):
+        activation.fire(by=self.request.user)
+
+
+class DueTaskView(TaskOperationView):
+    """Move a task's due time (managers): a timer fires then instead."""
+
+    action = "due"
+    refused_message = gettext_lazy("%(task)s cannot be rescheduled: it is already finished.")
+    title = gettext_lazy("Change the due time")
+    success_message = gettext_lazy("%(task)s has a new due time.")
+    form_class = DueForm
+
+    def get_initial(self):
+        due = self.task.due
+        return {"due": timezone.localtime(due) if due else None}
+
+    def perform(self, activation, form):
+        activation.set_due(form.cleaned_data["due"], by=self.request.user)
+
+
 _VIEWS = {
     "detail": TaskDetailView,
     "assign": AssignTaskView,
@@ -281,6 +315,8 @@ _VIEWS = {
     "cancel": CancelTaskView,
     "retry": RetryTaskView,
     "undo": UndoTaskView,
+    "fire": FireTimerView,
+    "due": DueTaskView,
 }
 _CALLABLES = {}
 

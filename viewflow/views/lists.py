@@ -15,7 +15,8 @@ from functools import cached_property
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connections, router
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView, TemplateView
 
@@ -255,6 +256,17 @@ class TaskListView(SiteViewMixin, ListView):
     def current_flow(self):
         return self.site.get_flow(self.request.GET.get("flow", ""))
 
+    #: ``?sort=<name>`` orders the list otherwise: name → ordering
+    sortings = {}
+
+    def current_sort(self):
+        sort = self.request.GET.get("sort", "")
+        return sort if sort in self.sortings else ""
+
+    def get_ordering(self):
+        sort = self.current_sort()
+        return self.sortings[sort] if sort else self.ordering
+
     def get_queryset(self):
         from ..models import Task
 
@@ -264,7 +276,7 @@ class TaskListView(SiteViewMixin, ListView):
             queryset = flow_class.policy.tasks(self.request.user, queryset.filter(flow_filter(flow_class)))
         else:
             queryset = restrict_tasks(self.request.user, queryset, self.site.flows())
-        return queryset.select_related("owner").order_by(*self.ordering)
+        return queryset.select_related("owner").order_by(*self.get_ordering())
 
     def counts(self):
         """This list's count and the navigation's, in one statement (see :func:`capped_counts`).
@@ -298,8 +310,23 @@ class TaskListView(SiteViewMixin, ListView):
             task_counts=nav_of(self.counts()),
             list_count=list_count,
             list_more=list_more,
+            sort=self.current_sort(),
+            sort_urls=self.sort_urls(),
+            now=timezone.now(),
             **kwargs,
         )
+
+    def sort_urls(self):
+        """``{name: query string}`` that orders the list by ``name`` ("" for the default order), keeping the filters."""
+        urls = {}
+        for name in ("", *self.sortings):
+            query = self.request.GET.copy()
+            query.pop(self.page_kwarg, None)
+            query.pop("sort", None)
+            if name:
+                query["sort"] = name
+            urls[name or "default"] = f"?{query.urlencode()}"
+        return urls
 
 
 class InboxView(TaskListView):
@@ -308,6 +335,8 @@ class InboxView(TaskListView):
     list_name = "inbox"
     title = _("Inbox")
     empty_message = _("Nothing to do: no task is assigned to you. Claim one from the queue.")
+    sortings = {"due": (F("due").asc(nulls_last=True), "-created", "-pk")}  # soonest due first, no due last
+
 
     def task_filter(self):
         return inbox_filter(self.request.user)
@@ -319,6 +348,8 @@ class QueueView(TaskListView):
     list_name = "queue"
     title = _("Queue")
     empty_message = _("No task is waiting for someone like you.")
+    sortings = {"due": (F("due").asc(nulls_last=True), "-created", "-pk")}  # soonest due first, no due last
+
 
     def task_filter(self):
         return queue_filter(self.request.user)
