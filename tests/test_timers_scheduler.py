@@ -218,3 +218,21 @@ def test_the_deadline_first_the_late_user_is_refused_cleanly(monkeypatch, user_f
     assert DeadlineFlow.review__deadline in set(
         Task.objects.filter(process_id=process.pk, status=TaskStatus.CANCELED).values_list("flow_task", flat=True)
     )  # the reminder went with the review
+
+
+def test_two_beats_at_once_start_a_scheduled_process_once():
+    """Two schedulers (or a beat that ticks twice) reach the same StartTimer slot together: one process."""
+    import datetime
+
+    from tests.integrity_support import run_all
+    from tests.schedule_flows import HourlyFlow
+    from viewflow.models import Process, Schedule
+
+    t0 = datetime.datetime(2026, 3, 2, 8, 0, tzinfo=datetime.UTC)
+    operations.fire_due(t0, flows=[HourlyFlow])  # armed: the first slot is at 09:00
+    slot = t0 + datetime.timedelta(hours=1)
+    workers = run_all(*[lambda: operations.fire_due(slot, flows=[HourlyFlow]) for _ in range(3)])
+    assert [worker.error for worker in workers] == [None] * 3
+    assert sorted(len(worker.result) for worker in workers) == [0, 0, 1]
+    assert Process.objects.filter(flow_class=HourlyFlow).count() == 1
+    assert Schedule.objects.get().due == slot + datetime.timedelta(hours=1)
