@@ -193,6 +193,25 @@ def test_advance_moves_the_clock_of_the_steps_and_asks_for_the_timers(flow_teste
         flow.advance(datetime.timedelta(seconds=-1))
 
 
+def test_advance_fires_timers_on_a_clock_that_adds_up():
+    """The timers of viewflow.operations.fire_due fire as the clock moves; later timers count from the moved clock."""
+    from tests.testapp.timer_flows import WaitFlow
+
+    flow = FlowTester(WaitFlow)
+    run = flow.run("start", text="first")
+    run.advance(minutes=40)
+    run.assert_path("start", "wait")  # 40 minutes of an hour: still waiting
+    run.advance(minutes=21)
+    run.assert_path("start", "wait", "after", "end").assert_status("DONE")
+
+    later = flow.run("start", text="later")  # started 61 minutes into the test's time
+    assert later.task("wait").due - flow.now() > datetime.timedelta(minutes=59)
+    flow.advance(minutes=30)
+    later.assert_status("STARTED")
+    flow.advance(minutes=31)
+    later.assert_status("DONE")
+
+
 def test_make_user_grants_node_and_flow_permissions(db):
     user = make_user("clerk", OrderFlow.start, "orders.view_orderprocess")
     assert user.has_perm("orders.can_start_orderprocess") and not user.has_perm("orders.can_package_orderprocess")

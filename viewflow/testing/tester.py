@@ -293,18 +293,12 @@ class FlowTester:
         """Fire every timer and deadline due at ``now``; the extension point :meth:`advance` calls.
 
         It calls ``viewflow.operations.fire_due(now=now)``, the scheduler's own
-        operation (what ``manage.py run_timers`` runs). In a version of viewflow
-        without timers, override it to fire your own time-driven nodes.
+        operation (what ``manage.py run_timers`` runs), and returns what fired.
+        Override it to fire time-driven nodes of your own as well.
         """
         from .. import operations
 
-        fire = getattr(operations, "fire_due", None)
-        if fire is None:
-            raise NotImplementedError(
-                "This version of viewflow has no timers (viewflow.operations.fire_due): "
-                "override FlowTester.fire_due(now) to fire your own time-driven nodes."
-            )
-        return fire(now=now)
+        return operations.fire_due(now=now)
 
     # -- pages ----------------------------------------------------------------------
 
