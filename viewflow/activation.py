@@ -271,6 +271,12 @@ class Step:
         if self.lineage:
             self._parent_changed = True
 
+    def cancel_process(self):
+        """Cancel the process and its active tasks (its child processes follow when the step ends)."""
+        self.cancel_active()
+        self.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
+        self.emit(signals.flow_finished, process=self.process)
+
     # -- signals -------------------------------------------------------------
 
     def emit(self, signal, **kwargs):
@@ -1046,6 +1052,4 @@ def cancel_process(process, by=None):
 
 def cancel_in_step(step):
     """Cancel the step's process and its active tasks (their child processes follow when the step ends)."""
-    step.cancel_active()
-    step.set_process_status(ProcessStatus.CANCELED, finished=timezone.now())
-    step.emit(signals.flow_finished, process=step.process)
+    step.cancel_process()

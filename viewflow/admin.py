@@ -29,11 +29,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import operations
-from .base import all_flows
 from .exceptions import FlowError
 from .fields import flow_path, node_path
 from .forms import DueForm, ReassignForm
 from .models import Process, Schedule, Task
+from .registry import all_flows
 from .rules import statuses_for
 
 __all__ = ["ProcessAdmin", "TaskAdmin", "ScheduleAdmin", "TaskInline", "FlowFilter", "TaskFlowFilter", "NodeFilter"]

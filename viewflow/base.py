@@ -12,89 +12,15 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import cached_property
 
-from . import lock
+from . import lock, operations, registry
+from .activation import activate
+from .flow.base import Node, resolve
+from .flow.start import BaseStart
 from .models import Process, Task
 from .policy import FlowPolicy
+from .references import NodeRef, OwnerOf, This, this
 
-__all__ = ["Flow", "this", "FlowMeta", "all_flows"]
-
-
-class NodeRef:
-    """A forward reference to a node (or a method) of the flow being declared."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __getattr__(self, attr):
-        if attr == "owner":
-            return OwnerOf(self)
-        raise AttributeError(f"this.{self.name}.{attr}: only .owner is supported")
-
-    def __repr__(self):
-        return f"this.{self.name}"
-
-    def resolve(self, flow_class):
-        """Return the node named so, or the flow's method of that name bound to its instance."""
-        node = flow_class._meta.nodes.get(self.name)
-        if node is not None:
-            return node
-        member = getattr(flow_class, self.name, None)
-        if callable(member):
-            return getattr(flow_class.instance, self.name)
-        return None
-
-
-class OwnerOf:
-    """``this.node.owner``: the user who did the latest task of that node in the process."""
-
-    def __init__(self, ref):
-        self.ref = ref
-
-    def __repr__(self):
-        return f"{self.ref!r}.owner"
-
-    def in_step(self, step):
-        """The owner, looking first at the tasks of ``step`` not yet written (e.g. the start task)."""
-        node = self.ref.resolve(step.flow_class)
-        for task in reversed(step.tasks):
-            if task.pk is None and task.flow_task is node and task.owner_id is not None:
-                return task.owner
-        return self(step.process)
-
-    def __call__(self, process):
-        node = self.ref.resolve(process.flow_class)
-        task = (
-            Task.objects.filter(process_id=process.pk, flow_task=node, owner__isnull=False)
-            .select_related("owner")
-            .order_by("-created", "-pk")
-            .first()
-        )
-        return task.owner if task else None
-
-
-class This:
-    """``this.name`` refers to a node that may be declared later in the class body."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return NodeRef(name)
-
-
-this = This()
-
-
-def resolve(value, flow_class):
-    """Turn ``this.x``, a node name string or a node into a node (None if dangling)."""
-    from .flow.base import Node
-
-    if isinstance(value, NodeRef):
-        return value.resolve(flow_class)
-    if isinstance(value, str):
-        return flow_class._meta.nodes.get(value)
-    if isinstance(value, Node):
-        return value
-    return None
+__all__ = ["Flow", "this", "FlowMeta", "all_flows", "NodeRef", "OwnerOf", "This", "resolve"]
 
 
 class FlowMeta:
@@ -118,10 +44,16 @@ class FlowMeta:
         config = apps.get_containing_app_config(self.flow_class.__module__)
         return config.label if config else self.flow_class.__module__.split(".")[0]
 
+    def activate(self, task):
+        """Lock ``task``'s process and yield its activation (what ``task.activation()`` returns)."""
+        return activate(task)
+
+    def cancel_process(self, process, by=None):
+        """Cancel ``process`` of this flow (what ``process.cancel()`` does)."""
+        return operations.cancel_process(process, by=by)
+
     @property
     def start_nodes(self):
-        from .flow.start import BaseStart
-
         return [node for node in self.nodes.values() if isinstance(node, BaseStart)]
 
     def __repr__(self):
@@ -151,8 +83,6 @@ class Flow:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        from .flow.base import Node
-
         nodes = {name: value for name, value in vars(cls).items() if isinstance(value, Node)}
         for name in nodes:
             if name in _RESERVED_NAMES:
@@ -207,6 +137,8 @@ class _InstanceDescriptor:
 
 
 Flow.instance = _InstanceDescriptor()
+registry.add_root(Flow)
+all_flows = registry.all_flows  # the name 0.1 imported from here
 
 
 class _PolicyDescriptor:
@@ -231,34 +163,3 @@ _RESERVED_NAMES = frozenset(name for name in dir(Flow) if not name.startswith("_
     "_singleton",
     "_policy",
 }
-
-
-def all_flows():
-    """The project's flow classes: those of installed apps, and those registered with the site.
-
-    A flow declared elsewhere (inside a function, say a test building a broken
-    flow on purpose, or in a module of no installed app) is left out, so it
-    neither breaks ``manage.py check`` nor gets permissions created on migrate;
-    register it with ``viewsite.register()`` to include it.
-    """
-    from .site import viewsite
-
-    seen, stack = [], list(Flow.__subclasses__())
-    while stack:
-        flow_class = stack.pop()
-        if flow_class not in seen:
-            seen.append(flow_class)
-            stack.extend(flow_class.__subclasses__())
-    return [
-        flow_class
-        for flow_class in seen
-        if "_meta" in vars(flow_class)  # not a class whose declaration was refused
-        and flow_class._meta.nodes
-        and (
-            viewsite.is_registered(flow_class)
-            or (
-                "<locals>" not in flow_class.__qualname__
-                and apps.get_containing_app_config(flow_class.__module__) is not None
-            )
-        )
-    ]

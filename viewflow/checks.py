@@ -29,14 +29,13 @@ from __future__ import annotations
 from django.core import checks
 
 from .permissions import _model_backend_only
+from .registry import all_flows
 
 __all__ = ["check_flows", "check_flow"]
 
 
 @checks.register("viewflow")
 def check_flows(app_configs=None, **kwargs):
-    from .base import all_flows
-
     errors = []
     for flow_class in all_flows():
         if app_configs is not None and flow_class._meta.app_label not in {c.label for c in app_configs}:
@@ -189,8 +188,6 @@ def check_flow(flow_class):
 
 def _subprocess_errors(flow_class):
     """E011 for a Subprocess that cannot start its children, E012 for a flow that starts itself forever."""
-    from .base import all_flows
-
     found = []
     project = None
     for name, node in flow_class._meta.nodes.items():
@@ -302,9 +299,7 @@ def _declared_permissions():
     """
     from django.apps import apps
 
-    from .base import all_flows
     from .permissions import auto_create_permissions
-
     if not apps.is_installed("django.contrib.auth"):
         return None
     known = set()

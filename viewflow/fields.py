@@ -8,6 +8,8 @@ import logging
 from django.db import models
 from django.utils.module_loading import import_string
 
+from .registry import is_flow_class
+
 __all__ = ["FlowReferenceField", "TaskReferenceField", "flow_path", "node_path"]
 
 logger = logging.getLogger(__name__)
@@ -24,14 +26,12 @@ def node_path(node) -> str:
 @functools.cache
 def import_flow(path: str):
     """Return the flow class at ``path``; None (logged) when the path is stale or tampered."""
-    from .base import Flow
-
     try:
         flow_class = import_string(path)
     except ImportError:
         logger.error("viewflow: no flow class at %r", path)
         return None
-    if not (isinstance(flow_class, type) and issubclass(flow_class, Flow)):
+    if not is_flow_class(flow_class):
         logger.error("viewflow: %r is not a Flow subclass", path)
         return None
     return flow_class

@@ -237,8 +237,6 @@ def cancel_children(step):
 
 def cancel_child(step, flow_class, child_pk, task_pk):
     """Lock child ``child_pk`` (its parent's lock is held by ``step``) and cancel it with its active tasks."""
-    from .activation import cancel_in_step
-
     with flow_class.lock(child_pk) as process:
         if process.status not in ACTIVE_PROCESS_STATUSES:
             return
@@ -246,5 +244,5 @@ def cancel_child(step, flow_class, child_pk, task_pk):
         child_step.lineage = [*step.lineage, Link(step.flow_class, step.process.pk, task_pk)]
         child_step.locked = {**step.locked, step.process.pk: step.process}
         with opened(child_step):
-            cancel_in_step(child_step)
+            child_step.cancel_process()
             child_step.flush()

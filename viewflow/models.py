@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .exceptions import FlowRuntimeError
 from .fields import FlowReferenceField, TaskReferenceField
 from .statements import update_own_row
 from .status import ACTIVE_TASK_STATUSES, RUNNING_PROCESS_STATUSES, ProcessStatus, TaskStatus
@@ -80,10 +81,14 @@ class Process(models.Model):
         return self.task_set.filter(status__in=ACTIVE_TASK_STATUSES)
 
     def cancel(self, by=None):
-        """Cancel this process and every task still active in it (takes the flow's lock)."""
-        from .activation import cancel_process
+        """Cancel this process and every task still active in it (takes the flow's lock).
 
-        return cancel_process(self, by=by)
+        Kept for 0.1's callers: the engine does it (``viewflow.operations.cancel_process``),
+        reached through the flow class so that the models import nothing of the engine.
+        """
+        if self.flow_class is None:
+            raise FlowRuntimeError(_("Process #%(pk)s names no known flow.") % {"pk": self.pk})
+        return self.flow_class._meta.cancel_process(self, by=by)
 
 
 class Task(models.Model):
@@ -186,11 +191,12 @@ class Task(models.Model):
     def activation(self):
         """Return a context manager that locks the process and yields this task's activation.
 
-        ``with task.activation() as act: act.assign(user)``
+        ``with task.activation() as act: act.assign(user)``. Kept for 0.1's callers: the
+        engine does it (``viewflow.activation.activate``), reached through the flow class.
         """
-        from .activation import activate
-
-        return activate(self)
+        if self.flow_task is None:
+            raise FlowRuntimeError(_("Task #%(pk)s names no known node.") % {"pk": self.pk})
+        return self.flow_task.flow_class._meta.activate(self)
 
 
 class TaskLink(models.Model):

@@ -12,6 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Q, Value
 
 from . import statements
+from .registry import all_flows
 
 __all__ = [
     "auto_create_permissions",
@@ -39,8 +40,6 @@ def create_flow_permissions(sender=None, using=DEFAULT_DB_ALIAS, apps=None, **kw
     Django's own permissions are: after ``migrate viewflow 0001`` on a new database
     the content type table may not have its present columns yet.
     """
-    from .base import all_flows
-
     if apps is not None:
         try:
             ContentType, Permission = (

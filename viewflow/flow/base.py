@@ -43,10 +43,10 @@ from ..activation import (
     resume_task,
     undoable,
 )
-from ..base import NodeRef, OwnerOf, resolve
 from ..exceptions import FlowRuntimeError
 from ..permissions import has_perm
 from ..policy import FlowPolicy
+from ..references import NodeRef, OwnerOf
 from ..rules import node_allows, state_allows
 from ..status import TaskStatus
 
@@ -72,6 +72,7 @@ class Node:
     can_undo = False
     can_cancel = True  # may a manager cancel its active task?
     opens_branches = False  # a split-like node: its branches get tokens of a new group
+    closes_branches = False  # a join-like node: it closes the token group a split opened
     starts_subprocesses = False  # its task starts child processes (see viewflow.lineage)
     shape = "task"  # how the flow chart draws it: event, task or gateway
 
@@ -172,8 +173,6 @@ class Node:
 
     def closing_join(self):
         """The Join that closes the split branch this node is on (None outside any split)."""
-        from .gateway import closing_join
-
         start = self.join if self.opens_branches else self
         if start is None:
             return None
@@ -184,31 +183,39 @@ class Node:
     def has_any_permission(self, user):
         return False
 
-    #: task operations every node offers (as ``<task>/<action>/`` pages)
+    #: task operations every node offers (the site serves each as a ``<task>/<action>/`` page)
     task_actions = ("detail", "cancel", "retry", "undo")
 
-    def task_route(self):
-        """``<process_pk>/<node name>/<task_pk>/``: where this node's task pages live.
 
-        The keys use the ``viewflow_pk`` converter: a number too long to be a
-        key does not resolve (a 404), where ``int`` would hand it to the database.
-        """
-        from ..views.urls import KEY_CONVERTER
+def closing_join(nodes):
+    """The first Join reachable from ``nodes``, stepping over nested splits and their joins."""
+    seen, queue = set(), list(nodes)
+    while queue:
+        node = queue.pop(0)
+        if node.closes_branches:
+            return node
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        if node.opens_branches:  # a nested split: carry on after its own join
+            inner = node.join
+            if inner is not None:
+                queue.extend(edge.dst for edge in inner.outgoing())
+            continue
+        queue.extend(edge.dst for edge in node.outgoing())
+    return None
 
-        return f"<{KEY_CONVERTER}:process_pk>/{self.name}/<{KEY_CONVERTER}:task_pk>/"
 
-    def urls(self):
-        """URL patterns of this node's task pages: detail and the operations in ``task_actions``."""
-        from django.urls import path
 
-        from ..views import actions
-
-        kwargs = {"flow_class": self.flow_class, "flow_task": self}
-        prefix = self.task_route()
-        return [
-            path(f"{prefix}{action}/", actions.view_for(action), kwargs, name=f"{self.name}__{action}")
-            for action in self.task_actions
-        ]
+def resolve(value, flow_class):
+    """Turn ``this.x``, a node name string or a node into a node (None if dangling)."""
+    if isinstance(value, NodeRef):
+        return value.resolve(flow_class)
+    if isinstance(value, str):
+        return flow_class._meta.nodes.get(value)
+    if isinstance(value, Node):
+        return value
+    return None
 
 
 class Event(Node):

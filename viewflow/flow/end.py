@@ -7,7 +7,8 @@ import functools
 from django.utils import timezone
 
 from ..status import TaskStatus
-from .base import Event
+from .base import Event, Node
+from .gateway import If, Switch
 
 __all__ = ["End"]
 
@@ -21,9 +22,6 @@ def runs_one_branch(flow_class):
     continue with one node at most (an If or a Switch picks one). A custom node
     that overrides them counts as possibly parallel.
     """
-    from .base import Node
-    from .gateway import If, Switch
-
     single = {Node.next_nodes, If.next_nodes, Switch.next_nodes}
     return all(
         not node.opens_branches

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from .. import statements
 from ..exceptions import FlowRuntimeError
 from ..status import ACTIVE_TASK_STATUSES, TaskStatus
-from .base import Edge, Gateway
+from .base import Edge, Gateway, closing_join
 
-__all__ = ["If", "Switch", "Split", "Join"]
+__all__ = ["If", "Switch", "Split", "Join", "closing_join"]
 
 
 class If(Gateway):
@@ -101,25 +101,6 @@ class Switch(Gateway):
 
     def next_nodes(self, activation):
         return [(activation.result, activation.task.token)]
-
-
-def closing_join(nodes):
-    """The first Join reachable from ``nodes``, stepping over nested splits and their joins."""
-    seen, queue = set(), list(nodes)
-    while queue:
-        node = queue.pop(0)
-        if isinstance(node, Join):
-            return node
-        if node.name in seen:
-            continue
-        seen.add(node.name)
-        if node.opens_branches:  # a nested split: carry on after its own join
-            inner = node.join
-            if inner is not None:
-                queue.extend(edge.dst for edge in inner.outgoing())
-            continue
-        queue.extend(edge.dst for edge in node.outgoing())
-    return None
 
 
 def checked_branches(split, branches):
@@ -227,6 +208,7 @@ class Join(Gateway):
     """Wait for every branch its Split started; ``wait_all=False`` goes on at the first and cancels the rest."""
 
     task_type = "JOIN"
+    closes_branches = True
     runs_user_code = False
     can_cancel = False  # a waiting Join is closed by its branches, not by hand
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
-from django.urls import path
 
-from ..activation import StartActivation, start_step
+from ..activation import StartActivation, Step, start_step
 from .base import Event, PermissionMixin
 from .signal import SignalReceiver
 from .view import ViewMixin
@@ -23,8 +22,6 @@ class BaseStart(Event):
 
     def new_activation(self, process=None):
         """An activation for showing a start form: no transaction, nothing written."""
-        from ..activation import Step
-
         step = Step(self.flow_class, process if process is not None else self.flow_class.process_cls())
         return self.activation_class(step, step.new_task(self, "start"))
 
@@ -98,9 +95,6 @@ class Start(ViewMixin, PermissionMixin, BaseStart):
 
     def has_any_permission(self, user):
         return self.can_execute(user)
-
-    def urls(self):
-        return [path(f"{self.name}/", self.view, self.url_kwargs(), name=self.name), *super().urls()]
 
 
 class StartFunction(BaseStart):

@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 
 from .. import signals
 from ..activation import WaitingActivation, refresh_error_status, undoable
-from ..base import NodeRef
 from ..exceptions import FlowIllegalTransition, FlowRuntimeError
 from ..lineage import cancel_child
 from ..models import Process
+from ..references import NodeRef
 from ..status import ProcessStatus, TaskStatus
 from .base import WaitingTask
 from .start import StartFunction

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.urls import path
-
 from .base import HumanTask
 
 __all__ = ["View", "ViewMixin"]
@@ -34,19 +32,16 @@ class ViewMixin:
 
     @property
     def view(self):
-        if self._view_callable is None:
+        """The view callable the node was declared with, or None: the site then serves its default view.
+
+        (:func:`viewflow.site.nodes.node_view` answers for both.)
+        """
+        if self._view_callable is None and self._view is not None:
             view = self._view
-            if view is None:
-                view = self.default_view_class()
             if hasattr(view, "as_view"):
                 view = view.as_view(**self._view_kwargs)
             self._view_callable = view
         return self._view_callable
-
-    def default_view_class(self):
-        from .. import views
-
-        return views.StartView if self.task_type == "START" else views.ProcessView
 
     def url_kwargs(self):
         return {"flow_class": self.flow_class, "flow_task": self}
@@ -56,7 +51,3 @@ class View(ViewMixin, HumanTask):
     """A human task done through a view (``ProcessView`` or a view using ``TaskViewMixin``)."""
 
     can_undo = True
-
-    def urls(self):
-        task_view = path(self.task_route(), self.view, self.url_kwargs(), name=self.name)
-        return [task_view, *super().urls()]

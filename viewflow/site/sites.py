@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from .. import registry
+
 __all__ = ["FlowSite", "viewsite", "flow_urlpatterns"]
 
 
@@ -29,12 +31,17 @@ class FlowSite:
                     f"Flow label {label!r} of {flow_class.__qualname__} is taken by {registered.__qualname__}; "
                     "set flow_label on one of them."
                 )
+        if registered is not flow_class:
+            if registered is not None:
+                registry.unregister(registered)
+            registry.register(flow_class)
         self._registry[label] = flow_class
         return flow_class
 
     def unregister(self, flow_class):
         """Stop serving ``flow_class`` (URLs already built keep it until the URLconf is reloaded)."""
-        self._registry.pop(flow_class._meta.flow_label, None)
+        if self.is_registered(flow_class):
+            registry.unregister(self._registry.pop(flow_class._meta.flow_label))
 
     def flows(self):
         """The registered flow classes, in registration order."""
@@ -77,6 +84,7 @@ def flow_urlpatterns(flow_class):
     """
     from ..views import process
     from ..views.urls import KEY_CONVERTER
+    from .nodes import node_urlpatterns
 
     kwargs = {"flow_class": flow_class}
     pk = f"<{KEY_CONVERTER}:process_pk>"
@@ -88,7 +96,7 @@ def flow_urlpatterns(flow_class):
         path(f"{pk}/cancel/", process.CancelProcessView.as_view(), kwargs, name="process-cancel"),
     ]
     for node in flow_class._meta.nodes.values():
-        patterns.extend(node.urls())  # under node.task_route(), keyed the same way
+        patterns.extend(node_urlpatterns(node))  # under task_route(node), keyed the same way
     return patterns
 
 

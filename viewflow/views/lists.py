@@ -23,6 +23,7 @@ from django.views.generic import ListView, TemplateView
 from ..conf import viewflow_settings
 from ..permissions import all_permissions
 from ..policy import restrict_tasks
+from ..registry import all_flows
 from ..status import RUNNING_PROCESS_STATUSES, TaskStatus
 from .mixins import SiteLoginRequiredMixin
 
@@ -127,8 +128,6 @@ def flow_filter(flow_class):
 
 def _node_permissions():
     """Every ``owner_permission`` a node of a declared flow gives its tasks."""
-    from ..base import all_flows
-
     return {
         permission
         for flow_class in all_flows()

@@ -7,7 +7,8 @@ from argparse import ArgumentTypeError
 from django.core.management.base import CommandError
 from django.utils.module_loading import import_string
 
-from ...base import Flow, all_flows
+from ...base import Flow
+from ...registry import all_flows
 from ...views.urls import MAX_KEY, parse_key
 
 

@@ -17,9 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from ...activation import activate
-from ...base import all_flows
 from ...exceptions import FlowRuntimeError
 from ...models import Task
+from ...registry import all_flows
 from ...status import TaskStatus
 from ._flows import find_flow, primary_key
 from .list_tasks import older_than_moment
