@@ -32,6 +32,23 @@ def test_the_import_contract_holds():
     assert "1 kept, 0 broken" in done.stdout
 
 
+def test_every_module_has_its_layer():
+    """A new module of viewflow (or of viewflow.contrib) is placed in a layer of the contract, so it is checked."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    listed = {
+        module.strip()
+        for contract in config["contracts"]
+        for layer in contract.get("layers", ())
+        for module in layer.split(":")
+    }
+    graph = grimp.build_graph("viewflow", cache_dir=None)
+    children = {module for module in graph.modules if module.count(".") == 1} - {"viewflow.contrib"}
+    children |= {module for module in graph.modules if module.startswith("viewflow.contrib.") and module.count(".") == 2}
+    assert sorted(children - listed) == []
+
+
 def _cycles(graph):
     """The sets of viewflow modules that import each other round a cycle (Tarjan's strongly connected components)."""
     index, low, stack, on_stack, found = {}, {}, [], set(), []
