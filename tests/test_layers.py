@@ -45,7 +45,9 @@ def test_every_module_has_its_layer():
     }
     graph = grimp.build_graph("viewflow", cache_dir=None)
     children = {module for module in graph.modules if module.count(".") == 1} - {"viewflow.contrib"}
-    children |= {module for module in graph.modules if module.startswith("viewflow.contrib.") and module.count(".") == 2}
+    children |= {
+        module for module in graph.modules if module.startswith("viewflow.contrib.") and module.count(".") == 2
+    }
     assert sorted(children - listed) == []
 
 
