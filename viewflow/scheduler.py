@@ -37,6 +37,7 @@ from django.utils import timezone
 from .exceptions import FlowLockFailed
 from .fields import node_path
 from .models import Schedule, Task
+from .registry import all_flows
 from .status import TaskStatus
 
 __all__ = ["fire_due", "due_timers", "Fired", "DEFAULT_BATCH"]
@@ -148,12 +149,14 @@ def start_timer_nodes(flows=None):
     By default a flow whose module is no longer loaded (a test's, declared
     and dropped) starts nothing: only flows the project can import are armed.
     """
-    from .base import all_flows
-    from .flow.timer import StartTimer
-
     if flows is None:
         flows = [flow_class for flow_class in all_flows() if flow_class.__module__ in sys.modules]
-    return [node for flow_class in flows for node in flow_class._meta.nodes.values() if isinstance(node, StartTimer)]
+    return [
+        node
+        for flow_class in flows
+        for node in flow_class._meta.nodes.values()
+        if getattr(node, "starts_on_schedule", False)
+    ]
 
 
 def fire_schedules(now, flows=None, using=None):

@@ -30,6 +30,8 @@ branches come from a callable). What a node may override:
 
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -216,6 +218,23 @@ def resolve(value, flow_class):
     if isinstance(value, Node):
         return value
     return None
+
+
+def due_time(delay, process, now):
+    """The aware datetime ``delay`` names: ``now`` + a timedelta, a datetime, or a callable's answer for the process."""
+    value = delay(process) if callable(delay) else delay
+    if isinstance(value, datetime.timedelta):
+        return now + value
+    if isinstance(value, datetime.datetime):
+        if timezone.is_naive(value):
+            raise FlowRuntimeError(
+                _("A timer's time must be an aware datetime (with a time zone), not %(value)s.") % {"value": value}
+            )
+        return value
+    raise FlowRuntimeError(
+        _("A timer's delay must be a timedelta or an aware datetime, not %(value)r.") % {"value": value}
+    )
+
 
 
 class Event(Node):
@@ -405,6 +424,8 @@ class HumanTask(PermissionMixin, Task):
     """
 
     task_type = "HUMAN"
+    #: the node class ``.Deadline(...)`` declares (:class:`viewflow.flow.timer.Deadline`, which sets it)
+    deadline_class = None
     activation_class = HumanActivation
     task_actions = Node.task_actions + ("assign", "unassign", "reassign", "due")
 
@@ -429,9 +450,7 @@ class HumanTask(PermissionMixin, Task):
         (escalation); ``interrupting=False`` starts ``then`` beside it (a
         reminder) and the task stays. A node may have several deadlines.
         """
-        from .timer import Deadline
-
-        self.deadlines.append(Deadline(self, delay, then, interrupting))
+        self.deadlines.append(self.deadline_class(self, delay, then, interrupting))
         return self
 
     def __set_name__(self, owner, name):
@@ -454,8 +473,6 @@ class HumanTask(PermissionMixin, Task):
         activation = self.activation_class(step, task)
         if self._due is not None:
             try:
-                from .timer import due_time
-
                 with undoable(step.using):
                     task.due = due_time(self._due, step.process, timezone.now())
             except Exception as exc:

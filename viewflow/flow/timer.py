@@ -30,28 +30,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..activation import WaitingActivation, undoable
-from ..exceptions import FlowRuntimeError
+from ..references import NodeRef
 from ..status import TaskStatus
-from .base import Edge, WaitingTask
+from .base import Edge, HumanTask, WaitingTask, due_time
 from .start import BaseStart
 
 __all__ = ["Timer", "Deadline", "StartTimer", "due_time", "CATCH_UP_CHOICES"]
-
-
-def due_time(delay, process, now):
-    """The aware datetime ``delay`` names: ``now`` + a timedelta, a datetime, or a callable's answer for the process."""
-    value = delay(process) if callable(delay) else delay
-    if isinstance(value, datetime.timedelta):
-        return now + value
-    if isinstance(value, datetime.datetime):
-        if timezone.is_naive(value):
-            raise FlowRuntimeError(
-                _("A timer's time must be an aware datetime (with a time zone), not %(value)s.") % {"value": value}
-            )
-        return value
-    raise FlowRuntimeError(
-        _("A timer's delay must be a timedelta or an aware datetime, not %(value)r.") % {"value": value}
-    )
 
 
 def short_duration(delta):
@@ -196,8 +180,6 @@ class Deadline(TimerTask):
         return _("Reminder of %(task)s") % {"task": self.watched.task_title}
 
     def resolve_edges(self, flow_class):
-        from ..base import NodeRef
-
         ref = self._next_ref
         super().resolve_edges(flow_class)
         if ref is not None and self._next is None:
@@ -230,6 +212,8 @@ class Deadline(TimerTask):
 CATCH_UP_CHOICES = ("last", "all", "none")
 
 
+HumanTask.deadline_class = Deadline  # what .Deadline(...) declares; flow.base cannot import this module back
+
 class StartTimer(BaseStart):
     """``flow.StartTimer(every=timedelta | cron="0 9 * * MON")``: start a process on a schedule.
 
@@ -243,6 +227,9 @@ class StartTimer(BaseStart):
     missed slot, ``"none"`` none (a slot fired more than ``grace`` late starts
     nothing). Never a storm: the next slot is armed from the present.
     """
+
+    #: the scheduler (:mod:`viewflow.scheduler`) arms the nodes that say so, without importing them
+    starts_on_schedule = True
 
     task_type = "START_TIMER"
     shape = "event"
