@@ -104,16 +104,28 @@ def _fire_batch(now, batch, using):
     if not _skip_locked(using):
         candidates = list(timers.values_list("pk", "process_id", "flow_task", "due")[:batch])
         return [item for item in (_fire_one(row, now) for row in candidates) if item is not None], len(candidates)
+    # A subprocess's timer fires outside the locked batch, in its own transaction: its step locks the
+    # child's parent before the child (viewflow.lineage), so a batch already holding the child would take
+    # the parent after it, the reverse of a parent canceling its children: a deadlock. The step re-reads the
+    # task under the locks, so two schedulers firing the same child timer still fire it once.
+    children = list(
+        timers.filter(process__parent_task__isnull=False).values_list("pk", "process_id", "flow_task", "due")[:batch]
+    )
+    fired = [item for item in (_fire_one(row, now) for row in children) if item is not None]
+    if len(children) >= batch:
+        return fired, len(children)
     with transaction.atomic(using=using):
         # the processes are locked (the flow's lock is a lock of the process row), not the tasks: every step
         # locks its process before any task, so a user's step on the process never waits for us in reverse
         locked = (
-            timers.select_related("process")
+            timers.filter(process__parent_task__isnull=True)
+            .select_related("process")
             .only("pk", "process_id", "flow_task", "due", "process__status")
             .select_for_update(skip_locked=True, of=("process",))
         )
-        candidates = [(task.pk, task.process_id, task.flow_task, task.due) for task in locked[:batch]]
-        return [item for item in (_fire_one(row, now) for row in candidates) if item is not None], len(candidates)
+        candidates = [(task.pk, task.process_id, task.flow_task, task.due) for task in locked[: batch - len(children)]]
+        fired.extend(item for item in (_fire_one(row, now) for row in candidates) if item is not None)
+        return fired, len(children) + len(candidates)
 
 
 def _fire_one(row, now):
