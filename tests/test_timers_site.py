@@ -207,4 +207,6 @@ def test_firing_costs_a_fixed_number_of_statements_per_timer(user_factory):
     # savepoint, its save), its task and link inserted; on SQLite BEGIN and COMMIT of the timer's own
     # transaction (and the lock is a write), on PostgreSQL the savepoint of the step inside the batch
     assert per_timer == (9 if connection.vendor == "postgresql" else 10), (small, large)
-    assert small - 2 * per_timer <= 3  # the batch: one read (on PostgreSQL in its transaction)
+    # the batch: one read (on PostgreSQL in its transaction), and on PostgreSQL one more for the timers of
+    # subprocesses, which fire outside the locked batch (their steps lock the parent first: viewflow.lineage)
+    assert small - 2 * per_timer <= (4 if connection.vendor == "postgresql" else 3)
