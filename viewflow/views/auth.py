@@ -3,13 +3,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 
-from .mixins import with_page_context
+from .mixins import ALLOWED_METHODS, with_page_context
 
 __all__ = ["LoginView", "LogoutView"]
 
 
 class LoginView(auth_views.LoginView):
     template_name = "viewflow/login.html"
+    http_method_names = [method.lower() for method in ALLOWED_METHODS]  # Django's would take a PUT as a POST
     next_page = reverse_lazy("viewflow:index")
 
     def get_default_redirect_url(self):

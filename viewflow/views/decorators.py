@@ -44,7 +44,7 @@ class _FunctionViewMixin:
         request.activation = self.activation
         return self.view_func(request, *args, **kwargs)
 
-    get = post = put = patch = delete = handle
+    get = post = handle  # the site answers no other method (see refuse_other_methods)
 
 
 class FunctionStartView(_FunctionViewMixin, StartViewMixin, View):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.messages import get_messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.forms import BaseModelForm, modelform_factory
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, Resolver404, get_urlconf, resolve, reverse
@@ -45,7 +46,10 @@ __all__ = [
     "TaskViewMixin",
     "SiteLoginRequiredMixin",
     "call_with_formsets",
+    "refuse_other_methods",
 ]
+
+logger = logging.getLogger("django.request")
 
 
 @functools.cache
@@ -100,12 +104,32 @@ def _resolve_user(request):
             request.user = resolved
 
 
+#: the only methods the site's views answer: reads (no lock, nothing written) and POST (under the lock)
+ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS", "POST")
+
+
+def refuse_other_methods(request):
+    """A 405 for any method but GET, HEAD, OPTIONS and POST, else None.
+
+    Django's edit views answer a PUT as a POST, but the start and task views
+    take the flow's lock for a POST only: any other method would run a step
+    outside the lock. So the site refuses them before anything is read.
+    """
+    if request.method in ALLOWED_METHODS:
+        return None
+    logger.warning("Method Not Allowed (%s): %s", request.method, request.path, extra={"status_code": 405, "request": request})
+    return HttpResponseNotAllowed(ALLOWED_METHODS)
+
+
 class SiteLoginRequiredMixin(LoginRequiredMixin):
     """Send anonymous visitors to ``settings.LOGIN_URL`` (or to the site's login page).
 
     A signed-in user refused with ``PermissionDenied`` gets the site's own 403
     page (``viewflow/403.html``, with the reason and a way back), not a bare one.
+    Only GET, HEAD, OPTIONS and POST are answered (:func:`refuse_other_methods`).
     """
+
+    http_method_names = [method.lower() for method in ALLOWED_METHODS]
 
     def get_login_url(self):
         return _login_url(str(self.login_url or settings.LOGIN_URL), get_urlconf() or settings.ROOT_URLCONF)
@@ -119,6 +143,9 @@ class SiteLoginRequiredMixin(LoginRequiredMixin):
 
         @functools.wraps(view)
         def refusing_politely(request, *args, **kwargs):
+            refused = refuse_other_methods(request)
+            if refused is not None:
+                return refused
             _resolve_user(request)
             try:
                 return view(request, *args, **kwargs)
