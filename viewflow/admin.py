@@ -302,6 +302,19 @@ class TaskAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # tasks are created by the engine only
 
+    def get_fields(self, request, obj=None):
+        """The form's fields; the traceback (``error``) for managers only (see :func:`can_see_error`)."""
+        fields = super().get_fields(request, obj)
+        return fields if self._sees_errors(request) else [name for name in fields if name != "error"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self._sees_errors(request) else [name for name in fields if name != "error"]
+
+    def _sees_errors(self, request):
+        """Managers (``viewflow.change_task``) read tracebacks; a staff user who may only view tasks does not."""
+        return self.has_change_permission(request)
+
     @admin.display(description=_("node"), ordering="flow_task")
     def node_title(self, task):
         node = task.flow_task

@@ -21,6 +21,7 @@ __all__ = [
     "all_permissions",
     "load_permissions",
     "task_permissions",
+    "can_see_error",
     "users_with_permission",
     "assignable_users",
 ]
@@ -152,6 +153,23 @@ def task_permissions(user, task):
     if node is None:
         return set()
     return node.flow_class.policy.task_actions(user, task)
+
+
+def can_see_error(user, task):
+    """May ``user`` read the error (the traceback) stored on ``task``? The flow's policy answers.
+
+    By default only the flow's managers may (:meth:`~viewflow.policy.FlowPolicy.can_see_error`):
+    a traceback can carry what the failing code held (a URL with a password, a
+    customer's data). Everyone else who may see the task learns that it failed,
+    not why. A task whose node is gone is its managers' too (anyone with
+    ``viewflow.change_task``).
+    """
+    if not user.is_authenticated:
+        return False
+    node = task.flow_task
+    if node is None:
+        return user.is_superuser or has_perm(user, "viewflow.change_task")
+    return node.flow_class.policy.can_see_error(user, task)
 
 
 def users_with_permission(permission, users=None):

@@ -45,7 +45,8 @@ class FlowPolicy:
     :meth:`can_reassign`, :meth:`can_cancel`, :meth:`can_undo`,
     :meth:`can_retry`, and for timers :meth:`can_fire` and
     :meth:`can_reschedule` (managers); :meth:`can_view_task` (its owner, a manager,
-    or anyone who sees the flow). The task's state is not their business: the
+    or anyone who sees the flow); :meth:`can_see_error` (a failed task's
+    traceback: managers). The task's state is not their business: the
     rules check it before or after them. :meth:`task_actions` puts it all
     together for the pages' buttons.
 
@@ -106,6 +107,15 @@ class FlowPolicy:
         return user.is_authenticated and (
             task.owner_id == user.pk or self.flow_class.can_manage(user) or self.flow_class.has_view_permission(user)
         )
+
+    def can_see_error(self, user, task):
+        """May ``user`` read ``task.error``, the traceback of its failure? Its managers may.
+
+        A traceback can carry what the failing code held (a password in a URL,
+        a customer's data); the managers are who retry or cancel the task.
+        Everyone else who sees the task learns that it failed, not why.
+        """
+        return self.flow_class.can_manage(user)
 
     def can_claim(self, user, task):
         """Is ``task`` waiting for someone like ``user`` (unowned, and they hold the node's permission)?"""

@@ -20,7 +20,7 @@ from django.views.generic import FormView, TemplateView
 from ..activation import run_task_step, undo_blocker
 from ..exceptions import FlowRuntimeError
 from ..forms import DueForm, ReassignForm
-from ..permissions import task_permissions
+from ..permissions import can_see_error, task_permissions
 from ..rules import state_allows
 from ..status import TaskStatus
 from .mixins import FlowViewMixin
@@ -130,6 +130,7 @@ class TaskDetailView(TaskMixin, TemplateView):
             context[name], context[f"more_{name}"] = tasks[:limit], len(tasks) > limit
         if "undo" in self.permissions and undo_blocker(context["leading_tasks"]) is not None:
             self.permissions.discard("undo")  # a task it led to already ran: undo would refuse
+        context["show_error"] = bool(self.task.error) and can_see_error(self.request.user, self.task)
         context["action_labels"] = [
             ("assign", _("Claim")),
             ("unassign", _("Give back")),
