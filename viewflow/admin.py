@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -36,7 +37,18 @@ from .models import Process, Schedule, Task
 from .registry import all_flows
 from .rules import statuses_for
 
-__all__ = ["ProcessAdmin", "TaskAdmin", "ScheduleAdmin", "TaskInline", "FlowFilter", "TaskFlowFilter", "NodeFilter"]
+__all__ = [
+    "ProcessAdmin",
+    "TaskAdmin",
+    "ScheduleAdmin",
+    "TaskInline",
+    "ChoiceFilter",
+    "FlowFilter",
+    "TaskFlowFilter",
+    "NodeFilter",
+    "TaskTypeFilter",
+    "NoNulLookupsMixin",
+]
 
 #: engine columns of a task: never editable in the admin
 TASK_ENGINE_FIELDS = (
@@ -83,7 +95,32 @@ def _flow_of(path):
     return None
 
 
-class FlowFilter(admin.SimpleListFilter):
+class ChoiceFilter(admin.SimpleListFilter):
+    """A list filter that applies only a value it offers; any other sends the admin back to its list.
+
+    Raising ``IncorrectLookupParameters`` is the admin's own answer to a lookup
+    it cannot apply (a redirect to the list with ``?e=1``): a value no choice
+    names, such as a NUL byte that PostgreSQL would refuse with a 500, never
+    reaches the database.
+    """
+
+    def valid_values(self, request):
+        """The values this filter applies (by default: those it offers)."""
+        return {str(value) for value, _label in self.lookup_choices}
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value not in self.valid_values(request):
+            raise IncorrectLookupParameters(f"{self.parameter_name}: {value!r} is not one of the choices")
+        return self.apply(queryset, value)
+
+    def apply(self, queryset, value):
+        raise NotImplementedError
+
+
+class FlowFilter(ChoiceFilter):
     """Processes of one flow class."""
 
     title = _("flow")
@@ -92,10 +129,8 @@ class FlowFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return _flow_choices()
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(flow_class=self.value())
-        return queryset
+    def apply(self, queryset, value):
+        return queryset.filter(flow_class=value)
 
 
 class StartedByFilter(admin.SimpleListFilter):
@@ -118,15 +153,12 @@ class StartedByFilter(admin.SimpleListFilter):
 class TaskFlowFilter(FlowFilter):
     """Tasks of one flow class: those of its nodes (an IN list the node index serves, unlike a prefix)."""
 
-    def queryset(self, request, queryset):
-        if self.value():
-            flow_class = _flow_of(self.value())
-            nodes = flow_class._meta.nodes.values() if flow_class is not None else ()
-            return queryset.filter(flow_task__in=[node_path(node) for node in nodes])
-        return queryset
+    def apply(self, queryset, value):
+        nodes = _flow_of(value)._meta.nodes.values()
+        return queryset.filter(flow_task__in=[node_path(node) for node in nodes])
 
 
-class NodeFilter(admin.SimpleListFilter):
+class NodeFilter(ChoiceFilter):
     """Tasks of one node; the choices follow the flow picked in the flow filter."""
 
     title = _("node")
@@ -142,13 +174,15 @@ class NodeFilter(admin.SimpleListFilter):
                 choices.append((node_path(node), label))
         return choices
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(flow_task=self.value())
-        return queryset
+    def valid_values(self, request):
+        """Any node of any flow: a node of another flow than the one picked finds nothing, as it should."""
+        return {node_path(node) for flow_class in all_flows() for node in flow_class._meta.nodes.values()}
+
+    def apply(self, queryset, value):
+        return queryset.filter(flow_task=value)
 
 
-class TaskTypeFilter(admin.SimpleListFilter):
+class TaskTypeFilter(ChoiceFilter):
     """Tasks of one node type; the choices come from the flows, not from a scan of the table."""
 
     title = _("type")
@@ -158,10 +192,24 @@ class TaskTypeFilter(admin.SimpleListFilter):
         types = {node.task_type for flow_class in all_flows() for node in flow_class._meta.nodes.values()}
         return [(task_type, task_type) for task_type in sorted(types)]
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(flow_task_type=self.value())
-        return queryset
+    def apply(self, queryset, value):
+        return queryset.filter(flow_task_type=value)
+
+
+class NoNulLookupsMixin:
+    """Refuse a list whose query string holds a NUL byte, whatever the parameter.
+
+    Besides the filters above, the admin applies any lookup on a model's own
+    columns (``?flow_task=...``, ``?status__exact=...``) straight to the
+    database; PostgreSQL refuses a NUL byte in text with a ``DataError`` (a 500).
+    No column holds one, so the admin answers as it does for any lookup it
+    cannot apply: back to the list with ``?e=1``.
+    """
+
+    def get_changelist_instance(self, request):
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            raise IncorrectLookupParameters("a NUL character in the query string")
+        return super().get_changelist_instance(request)
 
 
 def _run_each(modeladmin, request, objects, operation, done_message):
@@ -206,7 +254,7 @@ class TaskInline(admin.TabularInline):
         return task.flow_task.task_title if task.flow_task else "?"
 
 
-class ProcessAdmin(admin.ModelAdmin):
+class ProcessAdmin(NoNulLookupsMixin, admin.ModelAdmin):
     """Processes: filter by flow and status, see their tasks, cancel them through the engine."""
 
     list_display = ("id", "flow_title", "status", "created", "finished", "site_link")
@@ -282,7 +330,7 @@ class ProcessAdmin(admin.ModelAdmin):
         )
 
 
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(NoNulLookupsMixin, admin.ModelAdmin):
     """Tasks: filter by flow, node and status; retry, cancel and reassign them through the engine."""
 
     list_display = ("id", "node_title", "process_link", "status", "owner", "created", "due", "finished")
