@@ -176,10 +176,27 @@ def test_a_duration_too_long_is_a_bad_duration(duration):
         run("retry_tasks", "--all", "--scheduled", "--older-than", duration)
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
-def test_list_tasks_limit_must_be_at_least_one(limit):
-    with pytest.raises(CommandError, match="--limit"):
+@pytest.mark.parametrize("limit", ["0", "-1", "ten", "99999999999999999999", "10001", "1e3"])
+def test_list_tasks_limit_must_be_from_one_to_the_maximum(limit):
+    # a number beyond 64 bits once ended in IntegrityError on SQLite
+    with pytest.raises(CommandError, match=r"--limit.*from 1 to 10000"):
         run("list_tasks", "--limit", limit)
+
+
+def test_list_tasks_the_largest_limit_is_accepted(tasks):
+    assert "task(s)." in run("list_tasks", "--limit", "10000")[0]
+
+
+@pytest.mark.parametrize("name", ["viewflow.base.Flow", "viewflow.Flow", "tests.testapp.flows.Flow"])
+def test_flow_chart_of_the_base_class_or_a_flow_without_nodes_is_a_command_error(name):
+    # viewflow.base.Flow once raised AttributeError: it has no nodes to draw
+    with pytest.raises(CommandError, match="declares no nodes|No flow"):
+        run("flow_chart", name)
+
+
+def test_flow_chart_of_a_flow_with_no_nodes_says_so():
+    with pytest.raises(CommandError, match=r"viewflow\.base\.Flow declares no nodes: give a flow class that does"):
+        run("flow_chart", "viewflow.base.Flow")
 
 
 def test_retry_tasks_older_than_without_scheduled_is_refused(tasks):

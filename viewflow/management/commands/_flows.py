@@ -26,9 +26,14 @@ def find_flow(name):
         except (ImportError, ValueError):  # ValueError: an empty module name, as in "." or ".x"
             flow_class = None
         if isinstance(flow_class, type) and issubclass(flow_class, Flow):
+            if "_meta" not in vars(flow_class) or not flow_class._meta.nodes:  # Flow itself, or a base of flows
+                raise CommandError(f"{name} declares no nodes: give a flow class that does, or one of these labels: {_labels()}.")
             return flow_class
-    known = ", ".join(sorted(flow_class._meta.flow_label for flow_class in all_flows())) or "none"
-    raise CommandError(f"No flow {name!r}: give a dotted path or one of these labels: {known}.")
+    raise CommandError(f"No flow {name!r}: give a dotted path or one of these labels: {_labels()}.")
+
+
+def _labels():
+    return ", ".join(sorted(flow_class._meta.flow_label for flow_class in all_flows())) or "none"
 
 
 def primary_key(value):
@@ -43,12 +48,21 @@ def primary_key(value):
     return key
 
 
-def positive_int(value):
-    """An argparse ``type``: a whole number of at least 1 (a ``--limit``)."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ArgumentTypeError(f"{value!r} is not a number of at least 1")
-    return number
+def bounded_int(maximum):
+    """An argparse ``type``: a whole number from 1 to ``maximum`` (a ``--limit``).
+
+    Without a bound, a number beyond 64 bits reached the database as a LIMIT
+    and failed there (an IntegrityError on SQLite), and a huge but valid one
+    would print a table nobody reads.
+    """
+
+    def parse(value):
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= maximum:
+            raise ArgumentTypeError(f"{value!r} is not a number from 1 to {maximum}")
+        return number
+
+    return parse

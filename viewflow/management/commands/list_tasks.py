@@ -11,7 +11,7 @@ from django.utils import timezone
 from ...fields import flow_path
 from ...models import Task
 from ...status import TaskStatus
-from ._flows import find_flow, positive_int
+from ._flows import bounded_int, find_flow
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "minutes"}
@@ -47,6 +47,8 @@ class Command(BaseCommand):
     always = (TaskStatus.ERROR,)
     #: statuses listed once older than the threshold (a job nobody ran, a task nobody claimed)
     waiting = (TaskStatus.SCHEDULED, TaskStatus.NEW)
+    #: the largest ``--limit``: more rows than anyone reads on a terminal
+    max_limit = 10000
 
     def add_arguments(self, parser):
         parser.add_argument("--flow", help="only this flow (dotted path or label)")
@@ -70,7 +72,12 @@ class Command(BaseCommand):
             default="60m",
             help="age from which a waiting task counts as stuck (default 60m; 30s, 2h, 1d...)",
         )
-        parser.add_argument("--limit", type=positive_int, default=100, help="show at most this many (default 100)")
+        parser.add_argument(
+            "--limit",
+            type=bounded_int(self.max_limit),
+            default=100,
+            help=f"show at most this many, up to {self.max_limit} (default 100)",
+        )
 
     def get_queryset(self, flow=None, statuses=None, older_than="60m"):
         threshold = older_than_moment(older_than)
