@@ -74,7 +74,8 @@ def site_urls(per_pattern=None):
     urls = [reverse(f"viewflow:{name}") for name in ("index", "inbox", "queue", "archive", "login", "logout")]
     for flow_class in viewsite.flows():
         label = flow_class._meta.flow_label
-        processes = list(flow_class.process_cls._default_manager.filter(flow_class=flow_class).values_list("pk", flat=True))
+        processes = flow_class.process_cls._default_manager.filter(flow_class=flow_class)
+        processes = list(processes.values_list("pk", flat=True))
         for pattern in flow_urlpatterns(flow_class):
             params = set(pattern.pattern.converters)
             name = f"viewflow:{label}:{pattern.name}"
@@ -110,7 +111,8 @@ def test_every_url_of_the_site_refuses_put_patch_and_delete_and_changes_nothing(
     answers = {}
     for url in urls:
         for method in METHODS:
-            response = getattr(client, method)(url, data="approved=on&text=changed", content_type="application/x-www-form-urlencoded")
+            form = "approved=on&text=changed"
+            response = getattr(client, method)(url, data=form, content_type="application/x-www-form-urlencoded")
             answers[method.upper(), url] = response.status_code
     wrong = {key: status for key, status in answers.items() if status != 405}
     assert not wrong, f"{len(wrong)} answers were not 405, e.g. {list(wrong.items())[:10]}"

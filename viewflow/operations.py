@@ -115,19 +115,25 @@ def retry(task, by=None):
     return activation.task
 
 
-def resume(task, /, *args, **payload):
+def resume(task, /, *args, by=None, **payload):
     """Resume a waiting task (Function, Signal, Job, ...) with ``payload``: the node's work runs, the flow goes on.
 
     Returns the task as it is now, or None when it no longer waited and its
     node ignores late arrivals (a Function raises
     :class:`~viewflow.exceptions.FlowConflict` instead). See
     :class:`viewflow.flow.base.WaitingTask`.
+
+    With ``by=user`` a person resumes it by hand (an admin action, say, in
+    place of the event the task waits for): only the flow's managers may.
+    The event itself (a signal, a job's message, code) is trusted: ``by=None``.
     """
     node = task.flow_task
     if not hasattr(node, "resume"):
         raise FlowIllegalTransition(
             _("%(task)s cannot be resumed: it does not wait to be resumed.") % {"task": task_label(task)}
         )
+    if by is not None and not node.flow_class.can_manage(by):
+        raise PermissionDenied(_("%(user)s may not resume %(task)s.") % {"user": by, "task": task_label(task)})
     activation = node.resume(task, *args, **payload)
     return activation.task if activation is not None else None
 

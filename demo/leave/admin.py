@@ -1,12 +1,14 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from viewflow import operations
 from viewflow.admin import ProcessAdmin
 
+from .flows import LeaveFlow, waiting_return
 from .models import LeaveProcess, LongLeavePolicy
-from .signals import employee_returned
 
 
 @admin.register(LeaveProcess)
@@ -14,16 +16,26 @@ class LeaveAdmin(ProcessAdmin):
     list_display = ("id", "first_day", "days", "status", "escalated", "booked", "returned_on")
     actions = (*ProcessAdmin.actions, "mark_returned")
 
-    @admin.action(description=_("Employee is back at work (sends the employee_returned signal)"))
+    @admin.action(description=_("Employee is back at work (resumes the task waiting for it)"), permissions=("change",))
     def mark_returned(self, request, queryset):
         closed = skipped = 0
         for leave in queryset:
-            answers = employee_returned.send(sender=LeaveProcess, process=leave, returned_on=timezone.localdate())
-            # the flow's receiver answers None when no task of this leave waits for the signal
-            if any(answer is not None for _receiver, answer in answers):
-                closed += 1
-            else:
+            task = waiting_return(LeaveFlow.wait_return, sender=LeaveProcess, process=leave)
+            if task is None:  # this leave does not wait for the employee
                 skipped += 1
+                continue
+            try:
+                # through the engine, as the user: it checks they may manage the flow, locks, re-reads the task
+                resumed = operations.resume(
+                    task, by=request.user, sender=LeaveProcess, process=leave, returned_on=timezone.localdate()
+                )
+            except PermissionDenied as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            if resumed is None:  # it moved on while we waited for the lock
+                skipped += 1
+            else:
+                closed += 1
         if closed:
             message = ngettext(
                 "%(n)d leave request closed: the employee is back at work.",

@@ -117,7 +117,8 @@ def refuse_other_methods(request):
     """
     if request.method in ALLOWED_METHODS:
         return None
-    logger.warning("Method Not Allowed (%s): %s", request.method, request.path, extra={"status_code": 405, "request": request})
+    extra = {"status_code": 405, "request": request}
+    logger.warning("Method Not Allowed (%s): %s", request.method, request.path, extra=extra)
     return HttpResponseNotAllowed(ALLOWED_METHODS)
 
 

@@ -27,7 +27,9 @@ def find_flow(name):
             flow_class = None
         if isinstance(flow_class, type) and issubclass(flow_class, Flow):
             if "_meta" not in vars(flow_class) or not flow_class._meta.nodes:  # Flow itself, or a base of flows
-                raise CommandError(f"{name} declares no nodes: give a flow class that does, or one of these labels: {_labels()}.")
+                raise CommandError(
+                    f"{name} declares no nodes: give a flow class that does, or one of these labels: {_labels()}."
+                )
             return flow_class
     raise CommandError(f"No flow {name!r}: give a dotted path or one of these labels: {_labels()}.")
 
