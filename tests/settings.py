@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "guardian",  # object permissions: the queue asks it which tasks' objects a user may claim
     "viewflow",
     "viewflow.contrib.rest",
     "rest_framework",
@@ -43,7 +44,9 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "tests.testapp.backends.SampleObjectBackend",  # object permissions for .Permission(obj=...)
+    "guardian.backends.ObjectPermissionBackend",  # django-guardian, a real object-permission backend
 ]
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row (tests count users)
 
 ROOT_URLCONF = "tests.urls"
 TEMPLATES = [

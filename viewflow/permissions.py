@@ -1,11 +1,12 @@
-"""Permissions that nodes declare with ``.Permission(auto_create=True)``, created on migrate."""
+"""Permissions: those nodes declare (``.Permission(auto_create=True)``, created on migrate), how a
+user's are read, and object permissions (``.Permission(..., obj=...)``) as the queue asks them."""
 
 from __future__ import annotations
 
 import functools
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, load_backend
+from django.contrib.auth import get_backends, get_user_model, load_backend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db import DEFAULT_DB_ALIAS, router
@@ -24,6 +25,8 @@ __all__ = [
     "can_see_error",
     "users_with_permission",
     "assignable_users",
+    "ProcessObject",
+    "objects_with_perm",
 ]
 
 
@@ -197,3 +200,91 @@ def assignable_users(tasks):
     if len(permissions) == 1 and "" not in permissions:
         users = users_with_permission(permissions.pop(), users)
     return users.order_by(User.USERNAME_FIELD)
+
+
+class ProcessObject:
+    """``.Permission(perm, obj=ProcessObject("order"))``: check ``perm`` on the object a path of the process leads to.
+
+    Called with a process it returns that object (``process.order``; a path
+    may cross relations, ``"order__customer"``; no path: the process itself),
+    as any ``obj=`` callable does when a user claims a task. Unlike a plain
+    callable, it can also be followed backwards in SQL, from the objects a user
+    holds the permission on to their processes: so the queue lists such a task
+    only to the users whose object check would let them claim it (when the
+    authentication backends can list objects: :func:`objects_with_perm`).
+    """
+
+    def __init__(self, path=""):
+        self.path = path
+
+    def __repr__(self):
+        return f"ProcessObject({self.path!r})"
+
+    def __call__(self, process):
+        obj = process
+        for name in self.names:
+            obj = getattr(obj, name)
+        return obj
+
+    @property
+    def names(self):
+        return self.path.split("__") if self.path else []
+
+    def model(self, process_cls):
+        """The model of the object, reached from ``process_cls`` through the path's relations."""
+        model = process_cls
+        for name in self.names:
+            model = model._meta.get_field(name).related_model
+        return model
+
+    def processes(self, process_cls, objects):
+        """The keys of the processes whose object is one of ``objects`` (a queryset), as a subquery."""
+        lookup = f"{self.path}__in" if self.path else "pk__in"
+        return process_cls._base_manager.filter(**{lookup: objects.values("pk")}).values("pk")
+
+
+def objects_with_perm(user, permission, model):
+    """The objects of ``model`` on which ``user`` holds ``permission`` as an object permission; None if unknown.
+
+    Each authentication backend is asked; Django's ``ModelBackend`` grants no
+    object permission and is skipped. A backend answers with a method
+    ``objects_with_perm(user, permission, queryset)`` (the queryset narrowed to
+    those objects); django-guardian's ``ObjectPermissionBackend`` is answered by
+    :mod:`viewflow.contrib.guardian`. When any other backend cannot answer, the
+    result is None: nobody can tell which objects it would grant.
+    """
+    querysets = []
+    for backend in get_backends():
+        if type(backend) is ModelBackend:
+            continue
+        finder = getattr(backend, "objects_with_perm", None)
+        if finder is None and type(backend).__module__.startswith("guardian."):
+            from .contrib.guardian import objects_with_perm as finder
+        if finder is None:
+            return None
+        querysets.append(finder(user, permission, model._base_manager.all()))
+    if not querysets:
+        return model._base_manager.none()
+    objects = querysets[0]
+    for other in querysets[1:]:
+        objects = model._base_manager.filter(Q(pk__in=objects.values("pk")) | Q(pk__in=other.values("pk")))
+    return objects
+
+
+def object_queue_filter(user, nodes):
+    """``(paths, Q)`` for the queue: the nodes among ``nodes`` whose object rule SQL can follow, and their tasks
+    ``user`` may claim; None when the backends cannot list objects (the queue then lists by permission alone).
+    """
+    from .fields import node_path
+
+    narrowed = [node for node in nodes if isinstance(getattr(node, "_permission_obj", None), ProcessObject)]
+    if not narrowed:
+        return None
+    condition = Q(pk__in=[])
+    for node in narrowed:
+        rule, process_cls = node._permission_obj, node.flow_class.process_cls
+        objects = objects_with_perm(user, node.owner_permission, rule.model(process_cls))
+        if objects is None:
+            return None
+        condition |= Q(flow_task=node_path(node), process_id__in=rule.processes(process_cls, objects))
+    return [node_path(node) for node in narrowed], condition

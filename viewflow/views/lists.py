@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView, TemplateView
 
 from ..conf import viewflow_settings
-from ..permissions import all_permissions
+from ..permissions import all_permissions, object_queue_filter
 from ..policy import restrict_tasks
 from ..registry import all_flows
 from ..status import RUNNING_PROCESS_STATUSES, TaskStatus
@@ -112,11 +112,22 @@ def queue_filter(user):
 
     Only the user's permissions that some node asks for are listed, so the
     database sees one value (or a few) and walks the queue index in order.
+    A node with ``.Permission(perm, obj=ProcessObject(...))`` lists, of those,
+    only the tasks whose object the user holds the permission on too, when the
+    authentication backends can say which
+    (:func:`~viewflow.permissions.object_queue_filter`): the claim would refuse
+    the others.
     """
     base = Q(status=TaskStatus.NEW, owner__isnull=True)
     if user.is_superuser:
         return base & ~Q(owner_permission="")
-    return base & Q(owner_permission__in=sorted(all_permissions(user) & _node_permissions()))
+    by_permission = base & Q(owner_permission__in=sorted(all_permissions(user) & _node_permissions()))
+    by_object = object_queue_filter(user, _object_permission_nodes())
+    if by_object is None:
+        return by_permission
+    # a node whose permission is checked on an object: of its tasks, only those whose object passes
+    paths, condition = by_object
+    return by_permission & (~Q(flow_task__in=paths) | condition)
 
 
 def flow_filter(flow_class):
@@ -124,6 +135,18 @@ def flow_filter(flow_class):
     from ..fields import node_path
 
     return Q(flow_task__in=[node_path(node) for node in flow_class._meta.nodes.values()])
+
+
+def _object_permission_nodes():
+    """The nodes of declared flows whose permission is checked on an object (``.Permission(obj=...)``)."""
+    from ..base import all_flows
+
+    return [
+        node
+        for flow_class in all_flows()
+        for node in flow_class._meta.nodes.values()
+        if getattr(node, "_permission_obj", None) is not None
+    ]
 
 
 def _node_permissions():
