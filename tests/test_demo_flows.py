@@ -276,69 +276,71 @@ def test_imported_request_starts_from_code_and_the_admin_action_sends_the_signal
     assert run.process.returned_on is not None
 
 
-def booked_leave(employee, manager, client_for, reason="holiday"):
-    leave = ask_for_leave(client_for(employee), 3, reason=reason)
-    claim_and_do(client_for(manager), task_of(leave, LeaveFlow.manager_approval), {"approved": "on"})
-    assert nodes_of(leave)["wait_return"] == TaskStatus.NEW
-    return leave
+def booked_leave(leaves, employee, manager):
+    run = ask_for_leave(leaves, employee, 3)
+    run.complete("manager_approval", manager, approved=True)
+    assert run.task("wait_return").status == TaskStatus.NEW
+    return run
 
 
-def staff(user_factory, name, *permissions):
-    user = user_factory(name, *permissions)
+def staff(flow_user, name, *permissions):
+    user = flow_user(name, *permissions)
     user.is_staff = True
     user.save()
     return user
 
 
-def post_back_at_work(client, leave):
-    data = {"action": "mark_returned", "_selected_action": [leave.pk]}
-    response = client.post("/admin/leave/leaveprocess/", data, follow=True)
+def post_back_at_work(client, run):
+    data = {"action": "mark_returned", "_selected_action": [run.pk]}
+    with run.committed():
+        response = client.post("/admin/leave/leaveprocess/", data, follow=True)
     assert response.status_code == 200
     return [str(message) for message in response.context["messages"]]
 
 
-def test_back_at_work_is_not_offered_to_staff_who_may_only_view(employee, manager, user_factory, client_for):
-    leave = booked_leave(employee, manager, client_for)
-    viewer = client_for(staff(user_factory, "viewer", "leave.view_leaveprocess"))
+def test_back_at_work_is_not_offered_to_staff_who_may_only_view(leaves, employee, manager, flow_user, client_for):
+    run = booked_leave(leaves, employee, manager)
+    viewer = client_for(staff(flow_user, "viewer", "leave.view_leaveprocess"))
     assert "Employee is back at work" not in viewer.get("/admin/leave/leaveprocess/").content.decode()
-    assert post_back_at_work(viewer, leave) == []  # no action to run: nothing done, nothing said
-    assert nodes_of(leave)["wait_return"] == TaskStatus.NEW
+    assert post_back_at_work(viewer, run) == []  # no action to run: nothing done, nothing said
+    assert run.task("wait_return").status == TaskStatus.NEW
 
 
 def test_back_at_work_is_refused_by_the_engine_to_who_may_not_manage_the_flow(
-    employee, manager, user_factory, client_for
+    leaves, employee, manager, flow_user, client_for
 ):
-    leave = booked_leave(employee, manager, client_for)
-    editor = client_for(staff(user_factory, "editor", "leave.view_leaveprocess", "leave.change_leaveprocess"))
-    messages = post_back_at_work(editor, leave)
+    run = booked_leave(leaves, employee, manager)
+    editor = client_for(staff(flow_user, "editor", "leave.view_leaveprocess", "leave.change_leaveprocess"))
+    messages = post_back_at_work(editor, run)
     assert len(messages) == 1 and "may not resume" in messages[0]
-    assert nodes_of(leave)["wait_return"] == TaskStatus.NEW
-    leave.refresh_from_db()
-    assert leave.returned_on is None
+    assert run.task("wait_return").status == TaskStatus.NEW
+    assert run.process.returned_on is None
 
 
-def test_back_at_work_closes_the_leave_for_a_manager_of_the_flow(employee, manager, user_factory, client_for):
-    leave = booked_leave(employee, manager, client_for)
+def test_back_at_work_closes_the_leave_for_a_manager_of_the_flow(leaves, employee, manager, flow_user, client_for):
+    run = booked_leave(leaves, employee, manager)
     boss = client_for(
-        staff(user_factory, "boss", "leave.view_leaveprocess", "leave.change_leaveprocess", "viewflow.change_task")
+        staff(flow_user, "boss", "leave.view_leaveprocess", "leave.change_leaveprocess", "viewflow.change_task")
     )
-    assert post_back_at_work(boss, leave) == ["1 leave request closed: the employee is back at work."]
-    leave.refresh_from_db()
-    assert leave.status == ProcessStatus.DONE and leave.returned_on is not None
+    assert post_back_at_work(boss, run) == ["1 leave request closed: the employee is back at work."]
+    run.assert_status("DONE")
+    assert run.process.returned_on is not None
 
 
-def test_resume_by_a_user_checks_they_manage_the_flow(employee, manager, user_factory, client_for):
+def test_resume_by_a_user_checks_they_manage_the_flow(leaves, employee, manager, flow_user):
     from django.core.exceptions import PermissionDenied
 
     from viewflow import operations
 
-    leave = booked_leave(employee, manager, client_for)
-    task = task_of(leave, LeaveFlow.wait_return)
-    payload = {"sender": LeaveProcess, "process": leave, "returned_on": datetime.date(2026, 7, 6)}
+    run = booked_leave(leaves, employee, manager)
+    task = run.task("wait_return")
+    payload = {"sender": LeaveFlow.process_cls, "process": run.process, "returned_on": datetime.date(2026, 7, 6)}
     with pytest.raises(PermissionDenied, match="may not resume"):
         operations.resume(task, by=manager, **payload)  # approves leaves, does not manage the flow
-    assert nodes_of(leave)["wait_return"] == TaskStatus.NEW
-    assert operations.resume(task, by=user_factory("root", superuser=True), **payload).status == TaskStatus.DONE
+    assert run.task("wait_return").status == TaskStatus.NEW
+    with run.committed():
+        assert operations.resume(task, by=flow_user("root", superuser=True), **payload).status == TaskStatus.DONE
+    run.assert_status("DONE")
 
 
 # -- demo users ------------------------------------------------------------------
