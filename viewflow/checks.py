@@ -16,6 +16,7 @@
 | viewflow.E012 | a flow that starts itself again through Subprocess nodes on every path (no end condition) |
 | viewflow.E013 | a StartTimer whose schedule is wrong (a cron string that does not parse, no or two schedules) |
 | viewflow.E014 | a Timer, ``.Deadline`` or ``.Due`` whose delay is not a timedelta, an aware datetime or a callable |
+| viewflow.E015 | a policy whose ``visibility`` is neither ``"flow"``, ``"participants"`` nor a callable |
 | viewflow.W001 | a node's ``.Permission("app.codename")`` that no model and no flow declares |
 | viewflow.W002 | a node's ``.Permission(..., obj=...)`` where ModelBackend is the only backend |
 
@@ -49,6 +50,25 @@ def _error(flow_class, node_name, msg, hint, code):
     return checks.Error(f"{where}: {msg}", hint=hint, obj=flow_class, id=f"viewflow.{code}")
 
 
+def _check_visibility(flow_class):
+    from .policy import VISIBLE_TO_FLOW, VISIBLE_TO_PARTICIPANTS
+
+    policy_class = flow_class.policy_class
+    rule = flow_class.policy.visibility_rule()
+    if rule in (VISIBLE_TO_FLOW, VISIBLE_TO_PARTICIPANTS) or callable(rule):
+        return []
+    return [
+        _error(
+            flow_class,
+            None,
+            f"{policy_class.__qualname__}.visibility is {rule!r}, which names no rule.",
+            'Set it to "flow" (everyone who may see the flow sees every process), "participants", '
+            "or a callable(user) returning a Q() of the processes the user sees.",
+            "E015",
+        )
+    ]
+
+
 def check_flow(flow_class):
     """Return the check messages for one flow class."""
     from .flow.base import HumanTask
@@ -72,6 +92,7 @@ def check_flow(flow_class):
         errors.append(
             _error(flow_class, None, "has no End node.", "Add end = flow.End() and lead the last nodes to it.", "E003")
         )
+    errors.extend(_check_visibility(flow_class))
 
     side_paths = _reminder_paths(nodes)
     reachable, queue = set(), list(starts)

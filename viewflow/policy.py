@@ -19,13 +19,20 @@ anonymous); answers are plain booleans.
 
 from __future__ import annotations
 
+import inspect
+
 from django.db.models import Q
 
-from .permissions import has_perm, load_permissions
+from .permissions import all_permissions, has_perm, load_permissions
 from .rules import TASK_RULES, node_allows, state_allows
 from .status import TaskStatus
 
-__all__ = ["FlowPolicy", "restrict_tasks"]
+__all__ = ["FlowPolicy", "restrict_tasks", "VISIBLE_TO_FLOW", "VISIBLE_TO_PARTICIPANTS"]
+
+#: :attr:`FlowPolicy.visibility`: everyone who may see the flow sees every process of it (the default)
+VISIBLE_TO_FLOW = "flow"
+#: :attr:`FlowPolicy.visibility`: a user sees the processes they take part in (:meth:`FlowPolicy.participant_filter`)
+VISIBLE_TO_PARTICIPANTS = "participants"
 
 
 class FlowPolicy:
@@ -50,12 +57,16 @@ class FlowPolicy:
     rules check it before or after them. :meth:`task_actions` puts it all
     together for the pages' buttons.
 
-    **What a user sees.** :meth:`process_filter` and :meth:`task_filter`
-    return a ``Q`` narrowing the processes and tasks ``user`` sees, or None
-    (the default: everything of a flow they may see). The process list, process
-    and task pages, the inbox, queue and archive apply them
-    (:meth:`processes`, :meth:`tasks`, :func:`restrict_tasks`), so a policy
-    that shows each user only the processes they take part in is one method.
+    **What a user sees.** :attr:`visibility` says which of the flow's
+    processes a user who may see the flow sees: ``"flow"`` (the default) all
+    of them; ``"participants"`` those they take part in (see
+    :meth:`participant_filter`); or a callable ``(user) -> Q`` of the process
+    model. Managers see every process. :meth:`process_filter` and
+    :meth:`task_filter` turn it into a ``Q`` narrowing the processes and tasks
+    ``user`` sees, or None (everything); override them for a rule of your own.
+    The process list, process and task pages, the chart, the inbox, queue and
+    archive (and the REST API) apply them through one queryset filter
+    (:meth:`processes`, :meth:`tasks`, :func:`restrict_tasks`).
 
     A flow that still overrides ``Flow.can_manage`` or
     ``Flow.has_view_permission`` (the 0.1 way) keeps its rule: the policy asks
@@ -198,13 +209,58 @@ class FlowPolicy:
 
     # -- what a user sees ----------------------------------------------------
 
+    #: which processes of the flow a user who may see it sees: "flow" (all), "participants", or a callable(user) -> Q
+    visibility = VISIBLE_TO_FLOW
+
+    def visibility_rule(self):
+        """:attr:`visibility` as declared: a plain function given as the attribute is not bound to the policy."""
+        rule = inspect.getattr_static(self, "visibility")
+        return rule.__func__ if isinstance(rule, (staticmethod, classmethod)) else rule
+
     def process_filter(self, user):
-        """A ``Q`` of the flow's processes ``user`` sees, or None: all of them (when they may see the flow)."""
-        return None
+        """A ``Q`` of the flow's processes ``user`` sees, or None: all of them (when they may see the flow).
+
+        Built from :attr:`visibility`; the flow's managers see every process.
+        """
+        rule = self.visibility_rule()
+        if rule == VISIBLE_TO_FLOW:
+            return None
+        if not user.is_authenticated:
+            return Q(pk__in=[])
+        if self.flow_class.can_manage(user):
+            return None
+        if rule == VISIBLE_TO_PARTICIPANTS:
+            return self.participant_filter(user)
+        return rule(user)
 
     def task_filter(self, user):
-        """A ``Q`` of the flow's tasks ``user`` sees, or None: all of them."""
-        return None
+        """A ``Q`` of the flow's tasks ``user`` sees, or None: all of them.
+
+        The tasks of the processes :meth:`process_filter` lets them see.
+        """
+        if self.visibility_rule() == VISIBLE_TO_PARTICIPANTS:
+            return None if self.flow_class.can_manage(user) else self.participant_filter(user, key="process_id")
+        condition = self.process_filter(user)
+        if condition is None:
+            return None
+        return Q(process_id__in=self.flow_class.process_cls._base_manager.filter(condition).values("pk"))
+
+    def participant_filter(self, user, key="pk"):
+        """A ``Q`` of the processes ``user`` takes part in: on ``key``, a process's key (or a task's ``process_id``).
+
+        A user takes part in a process when they own one of its tasks (the
+        starter owns its start task; whoever claimed, was assigned or did a
+        task owns it) or may claim one of its waiting tasks (without these, a
+        process could never reach a new person). Two subqueries of the task
+        table, each read through an index: the owned-tasks index by owner, the
+        queue index by permission.
+        """
+        tasks = self.flow_class.task_cls._base_manager
+        owned = tasks.filter(owner=user).values("process_id")
+        permissions = {getattr(node, "owner_permission", "") for node in self.flow_class._meta.nodes.values()}
+        claimable = sorted(all_permissions(user) & (permissions - {""}))
+        waiting = tasks.filter(status=TaskStatus.NEW, owner__isnull=True, owner_permission__in=claimable)
+        return Q(**{f"{key}__in": owned}) | Q(**{f"{key}__in": waiting.values("process_id")})
 
     def processes(self, user, queryset):
         """``queryset`` (processes of this flow) narrowed to those ``user`` sees."""
