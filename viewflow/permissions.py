@@ -11,6 +11,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Q, Value
+from django.utils.module_loading import import_string
 
 from . import statements
 from .registry import all_flows
@@ -243,6 +244,12 @@ class ProcessObject:
         return process_cls._base_manager.filter(**{lookup: objects.values("pk")}).values("pk")
 
 
+#: backends that cannot answer ``objects_with_perm`` themselves, and the function that answers for them
+OBJECT_PERMISSION_ADAPTERS = {
+    "guardian.backends.ObjectPermissionBackend": "viewflow.contrib.guardian.objects_with_perm",
+}
+
+
 def objects_with_perm(user, permission, model):
     """The objects of ``model`` on which ``user`` holds ``permission`` as an object permission; None if unknown.
 
@@ -250,16 +257,18 @@ def objects_with_perm(user, permission, model):
     object permission and is skipped. A backend answers with a method
     ``objects_with_perm(user, permission, queryset)`` (the queryset narrowed to
     those objects); django-guardian's ``ObjectPermissionBackend`` is answered by
-    :mod:`viewflow.contrib.guardian`. When any other backend cannot answer, the
-    result is None: nobody can tell which objects it would grant.
+    :mod:`viewflow.contrib.guardian` (see :data:`OBJECT_PERMISSION_ADAPTERS`).
+    When any other backend cannot answer, the result is None: nobody can tell
+    which objects it would grant.
     """
     querysets = []
     for backend in get_backends():
         if type(backend) is ModelBackend:
             continue
         finder = getattr(backend, "objects_with_perm", None)
-        if finder is None and type(backend).__module__.startswith("guardian."):
-            from .contrib.guardian import objects_with_perm as finder
+        if finder is None:
+            adapter = OBJECT_PERMISSION_ADAPTERS.get(f"{type(backend).__module__}.{type(backend).__qualname__}")
+            finder = import_string(adapter) if adapter else None
         if finder is None:
             return None
         querysets.append(finder(user, permission, model._base_manager.all()))
