@@ -63,7 +63,7 @@ def populate(boss):
                     flow_task=node,
                     flow_task_type=node.task_type,
                     status=status,
-                    owner=boss if status != TaskStatus.NEW else None,
+                    owner=boss if status == TaskStatus.ASSIGNED else None,
                     owner_permission=getattr(node, "owner_permission", "") or "",
                     error="Traceback: boom" if status == TaskStatus.ERROR else "",
                 )
