@@ -174,3 +174,15 @@ def test_a_visibility_that_names_no_rule_is_a_check_error():
     assert len(errors) == 1 and errors[0].level == checks.ERROR and "'participant'" in errors[0].msg
     assert not [error for error in check_flow(PrivateRequestFlow) if error.id == "viewflow.E015"]
     assert not [error for error in check_flow(InitialsFlow) if error.id == "viewflow.E015"]
+
+
+def test_the_rest_api_applies_the_same_visibility(requests):
+    clients, mine, bobs = requests
+    alice = clients["alice"]
+    listed_by_api = alice.get("/api/processes/", {"flow": "privaterequest"})
+    assert listed_by_api.status_code == 200
+    assert [row["id"] for row in listed_by_api.json()["results"]] == [mine.pk]
+    assert alice.get(f"/api/flows/privaterequest/processes/{bobs.pk}/").status_code == 404
+    assert alice.get(f"/api/flows/privaterequest/processes/{mine.pk}/").status_code == 200
+    erin_rows = clients["erin"].get("/api/processes/", {"flow": "privaterequest"}).json()["results"]
+    assert [row["id"] for row in erin_rows] == [bobs.pk]
