@@ -442,10 +442,12 @@ def test_the_inbox_costs_the_same_whatever_it_holds(people, api_for, django_asse
         task = approve_task(start_hello(starter, f"p{i}")["id"])
         approver.post(task_url(task, "assign"))
     Token.objects.get(user=people.approver)  # the token row exists: the count below is of a steady request
-    with django_assert_max_num_queries(3) as queries:  # token + user, page
+    # token + user, page; and the user's permissions: a flow of the test project shows its processes to
+    # participants only (tests/testapp/visibility_flows.py), which asks who manages it and what one may claim
+    with django_assert_max_num_queries(4) as queries:
         page = approver.get("/api/tasks/inbox/").json()
     assert len(page["results"]) == 3
-    assert len(queries) == 2 or len(queries) == 3
+    assert 2 <= len(queries) <= 4
 
 
 def test_permissions_granted_through_a_group(user_factory, api_for):
