@@ -40,6 +40,7 @@ def admin_client(user_factory, client_for):
         ("task", {"external_task_id": NUL}),
         ("task", {"comments__contains": NUL}),
         ("task", {"flow": flow_path(CodeStartFlow), "node": NUL}),
+        ("schedule", {"flow_task": NUL}),
     ],
     ids=lambda value: repr(value) if isinstance(value, dict) else value,
 )

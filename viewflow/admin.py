@@ -555,7 +555,7 @@ admin.site.register(Process, ProcessAdmin)
 admin.site.register(Task, TaskAdmin)
 
 
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(NoNulLookupsMixin, admin.ModelAdmin):
     """The next slot of each StartTimer (read-only: the scheduler writes it)."""
 
     list_display = ("flow_task", "due", "last_due", "last_process")

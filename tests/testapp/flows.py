@@ -558,6 +558,6 @@ class PolicyFlow(Flow):
     end = flow.End()
 
 
-from .timer_flows import DeadlineFlow  # noqa: E402,F401  (its permissions are auto-created)
 from .guarded_flows import GuardedReviewFlow  # noqa: E402,F401  (object permissions in the queue)
+from .timer_flows import DeadlineFlow  # noqa: E402,F401  (its permissions are auto-created)
 from .visibility_flows import PrivateRequestFlow  # noqa: E402,F401  (who sees a process: FlowPolicy.visibility)
