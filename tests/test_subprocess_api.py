@@ -4,19 +4,13 @@ Skipped while the REST API (``viewflow.contrib.rest``) is not installed in the t
 """
 
 import pytest
-from django.apps import apps
 
 from tests.testapp.models import SampleProcess
 from tests.testapp.subprocess_flows import ViewChildFlow, ViewParentFlow
 from viewflow.models import Task
 from viewflow.status import ProcessStatus
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        not apps.is_installed("viewflow.contrib.rest"), reason="the REST API (issue 19) is not installed here yet"
-    ),
-]
+pytestmark = pytest.mark.django_db
 
 
 def test_a_childs_last_task_done_through_the_api_moves_the_parent_on_once(user_factory):

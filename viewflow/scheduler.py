@@ -197,7 +197,7 @@ def _arm_schedule(node, now, using):
     try:
         with transaction.atomic(using=using):
             Schedule.objects.using(using).create(flow_task=node, due=node.first_slot(now))
-    except IntegrityError:
+    except IntegrityError:  # another scheduler armed this slot first: the unique node decided, nothing to do
         pass
 
 
